@@ -1,0 +1,1 @@
+"""Kinerja's shared library: the wire contract and the machinery every service shares."""

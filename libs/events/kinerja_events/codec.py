@@ -1,0 +1,108 @@
+"""JSON codec for envelopes, with a registry of schema versions and upcasters.
+
+`decode` reads one envelope from JSON: it looks up `(type, schema_version)`, upcasts older
+versions step by step (`upcast_v1_v2` style) to the current one, then validates. Errors are
+`ContractError`s that name the offending field.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
+
+from .events import ENVELOPES, EnvelopeBase, Event
+
+Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+class ContractError(ValueError):
+    """A message that does not meet the contract. `field` names the offending field."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+@dataclass
+class Registry:
+    """Current schema version per event type, and upcasters from each older version."""
+
+    current: dict[str, int] = field(default_factory=lambda: {t: 1 for t in ENVELOPES})
+    upcasters: dict[tuple[str, int], Upcaster] = field(default_factory=dict)
+
+    def register_upcaster(self, event_type: str, from_version: int, fn: Upcaster) -> None:
+        """`fn` turns the raw envelope dict of `from_version` into `from_version + 1`."""
+        self.upcasters[(event_type, from_version)] = fn
+
+    def upcast(self, raw: dict[str, Any]) -> dict[str, Any]:
+        """Bring a raw envelope dict to its type's current schema version."""
+        event_type = raw.get("type")
+        if not isinstance(event_type, str) or event_type not in self.current:
+            raise ContractError("type", f"unknown event type {event_type!r}")
+        version = raw.get("schema_version")
+        if not isinstance(version, int) or isinstance(version, bool):
+            raise ContractError("schema_version", f"must be an integer, got {version!r}")
+        target = self.current[event_type]
+        while version < target:
+            step = self.upcasters.get((event_type, version))
+            if step is None:
+                raise ContractError(
+                    "schema_version", f"no upcaster for {event_type} v{version}"
+                )
+            raw = {**step(raw), "schema_version": version + 1}
+            version += 1
+        if version != target:
+            raise ContractError(
+                "schema_version", f"unknown schema_version {version} for {event_type}"
+            )
+        return raw
+
+
+class Codec:
+    """Encodes and decodes envelopes; one per process, made by `make_codec`."""
+
+    def __init__(self, registry: Registry):
+        self.registry = registry
+        self._adapter: TypeAdapter[EnvelopeBase] = TypeAdapter(Event)
+
+    def decode(self, payload: str | bytes | dict[str, Any]) -> EnvelopeBase:
+        """Validate one envelope; raise `ContractError` naming the first bad field."""
+        raw = payload if isinstance(payload, dict) else _load_object(payload)
+        raw = self.registry.upcast(raw)
+        try:
+            return self._adapter.validate_python(raw)
+        except ValidationError as exc:
+            raise _contract_error(exc) from None
+
+    def encode(self, envelope: EnvelopeBase) -> bytes:
+        """The envelope as compact UTF-8 JSON."""
+        return envelope.model_dump_json().encode()
+
+
+def make_codec(registry: Registry | None = None) -> Codec:
+    """A codec over the contract's registry (or a given one)."""
+    return Codec(registry or Registry())
+
+
+def _load_object(payload: str | bytes) -> dict[str, Any]:
+    try:
+        raw = json.loads(payload)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ContractError("(json)", f"not valid JSON: {exc}") from None
+    if not isinstance(raw, dict):
+        raise ContractError("(json)", "an envelope must be a JSON object")
+    return raw
+
+
+def _contract_error(exc: ValidationError) -> ContractError:
+    first = exc.errors()[0]
+    loc = [str(p) for p in first["loc"]]
+    # a discriminated union puts the tag in the path (e.g. ("CheckedIn", "data", "nip"))
+    if loc and loc[0] in ENVELOPES:
+        loc = loc[1:]
+    return ContractError(".".join(loc) or "(envelope)", first["msg"])

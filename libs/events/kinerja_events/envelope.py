@@ -1,0 +1,46 @@
+"""Building envelopes for new events (the store assigns stream versions on append)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from uuid import UUID, uuid4
+
+from .events import ENVELOPES, Data, EnvelopeBase
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    """An event a decider produced, not yet appended: its type, data and occurrence time."""
+
+    type: str
+    data: Data
+    occurred_at: datetime
+    event_id: UUID = field(default_factory=uuid4)
+    correlation_id: UUID | None = None
+    causation_id: UUID | None = None
+
+
+def new_event(data: Data, occurred_at: datetime, **ids: UUID | None) -> NewEvent:
+    """A `NewEvent` whose type is the contract name of `data`'s model."""
+    return NewEvent(type=type(data).__name__, data=data, occurred_at=occurred_at, **ids)
+
+
+def seal(
+    event: NewEvent, *, source: str, stream_id: str, stream_version: int, recorded_at: datetime
+) -> EnvelopeBase:
+    """The full envelope of `event` at `stream_version` of `stream_id`."""
+    model = ENVELOPES[event.type]
+    return model(
+        event_id=event.event_id,
+        type=event.type,
+        schema_version=1,
+        source=source,
+        stream_id=stream_id,
+        stream_version=stream_version,
+        occurred_at=event.occurred_at,
+        recorded_at=recorded_at,
+        correlation_id=event.correlation_id,
+        causation_id=event.causation_id,
+        data=event.data,
+    )

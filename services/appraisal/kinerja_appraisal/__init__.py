@@ -1,0 +1,1 @@
+"""Kinerja appraisal service."""

@@ -1,0 +1,1 @@
+"""Kinerja payroll service."""

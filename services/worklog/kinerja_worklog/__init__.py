@@ -1,0 +1,1 @@
+"""Kinerja worklog service."""
