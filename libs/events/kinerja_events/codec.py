@@ -1,7 +1,8 @@
 """JSON codec for envelopes, with a registry of schema versions and upcasters.
 
 `decode` reads one envelope from JSON: it looks up `(type, schema_version)`, upcasts older
-versions step by step (`upcast_v1_v2` style) to the current one, then validates. Errors are
+versions step by step (`upcast_v1_v2` style) to the current one, then validates it with the
+model of its type (the same models as the `Event` discriminated union). Errors are
 `ContractError`s that name the offending field.
 """
 
@@ -12,9 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ValidationError
 
-from .events import ENVELOPES, EnvelopeBase, Event
+from .events import ENVELOPES, EnvelopeBase
 
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
 
@@ -33,11 +34,16 @@ class Registry:
     """Current schema version per event type, and upcasters from each older version."""
 
     current: dict[str, int] = field(default_factory=lambda: {t: 1 for t in ENVELOPES})
+    models: dict[str, type[EnvelopeBase]] = field(default_factory=lambda: dict(ENVELOPES))
     upcasters: dict[tuple[str, int], Upcaster] = field(default_factory=dict)
 
-    def register_upcaster(self, event_type: str, from_version: int, fn: Upcaster) -> None:
-        """`fn` turns the raw envelope dict of `from_version` into `from_version + 1`."""
-        self.upcasters[(event_type, from_version)] = fn
+    def register_version(
+        self, event_type: str, version: int, model: type[EnvelopeBase], upcaster: Upcaster
+    ) -> None:
+        """Make `version` current for `event_type`; `upcaster` lifts `version - 1` to it."""
+        self.current[event_type] = version
+        self.models[event_type] = model
+        self.upcasters[(event_type, version - 1)] = upcaster
 
     def upcast(self, raw: dict[str, Any]) -> dict[str, Any]:
         """Bring a raw envelope dict to its type's current schema version."""
@@ -68,14 +74,13 @@ class Codec:
 
     def __init__(self, registry: Registry):
         self.registry = registry
-        self._adapter: TypeAdapter[EnvelopeBase] = TypeAdapter(Event)
 
     def decode(self, payload: str | bytes | dict[str, Any]) -> EnvelopeBase:
         """Validate one envelope; raise `ContractError` naming the first bad field."""
         raw = payload if isinstance(payload, dict) else _load_object(payload)
         raw = self.registry.upcast(raw)
         try:
-            return self._adapter.validate_python(raw)
+            return self.registry.models[raw["type"]].model_validate(raw)
         except ValidationError as exc:
             raise _contract_error(exc) from None
 
@@ -101,8 +106,5 @@ def _load_object(payload: str | bytes) -> dict[str, Any]:
 
 def _contract_error(exc: ValidationError) -> ContractError:
     first = exc.errors()[0]
-    loc = [str(p) for p in first["loc"]]
-    # a discriminated union puts the tag in the path (e.g. ("CheckedIn", "data", "nip"))
-    if loc and loc[0] in ENVELOPES:
-        loc = loc[1:]
-    return ContractError(".".join(loc) or "(envelope)", first["msg"])
+    loc = ".".join(str(part) for part in first["loc"])
+    return ContractError(loc or "(envelope)", first["msg"])

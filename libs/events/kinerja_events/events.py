@@ -285,7 +285,7 @@ class EnvelopeBase(BaseModel):
 
     event_id: UUID
     type: str
-    schema_version: Literal[1] = 1
+    schema_version: int = Field(default=1, ge=1)
     source: SOURCES
     stream_id: NonEmpty
     stream_version: int = Field(ge=1)
