@@ -301,6 +301,7 @@ def _envelope_model(name: str, data_model: type[Data]) -> type[EnvelopeBase]:
         f"{name}Envelope",
         __base__=EnvelopeBase,
         type=(Literal[name], ...),  # type: ignore[valid-type]
+        schema_version=(Literal[1], 1),  # contract v1; a v2 model pins its own version
         data=(data_model, ...),
     )
 

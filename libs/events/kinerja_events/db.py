@@ -1,0 +1,159 @@
+"""Database plumbing shared by every service: engine, schema of the shared tables, databases.
+
+The tables (SQLAlchemy Core, one `MetaData`):
+- `events`: the append-only event store; `UNIQUE (stream_id, stream_version)` is the optimistic
+  concurrency check.
+- `outbox`: one row per appended event, written in the append's transaction; the relay publishes
+  and marks it.
+- `commands`: the outcome (event ids) of each command id, for idempotent commands.
+- `inbox`: `(consumer, event_id)` of every event a consumer has applied (dedupe).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Identity,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    PrimaryKeyConstraint,
+    Table,
+    Text,
+    UniqueConstraint,
+    Uuid,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+metadata = MetaData()
+
+EVENTS_STREAM_VERSION_KEY = "events_stream_version_key"
+EVENTS_EVENT_ID_KEY = "events_event_id_key"
+COMMANDS_PKEY = "commands_pkey"
+
+events = Table(
+    "events",
+    metadata,
+    Column("position", BigInteger, Identity(), primary_key=True),
+    Column("event_id", Uuid, nullable=False),
+    Column("stream_id", Text, nullable=False),
+    Column("stream_version", Integer, nullable=False),
+    Column("type", Text, nullable=False),
+    Column("schema_version", Integer, nullable=False),
+    Column("source", Text, nullable=False),
+    Column("occurred_at", DateTime(timezone=True), nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Column("envelope", JSONB, nullable=False),
+    UniqueConstraint("stream_id", "stream_version", name=EVENTS_STREAM_VERSION_KEY),
+    UniqueConstraint("event_id", name=EVENTS_EVENT_ID_KEY),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("event_id", Uuid, nullable=False, unique=True),
+    Column("topic", Text, nullable=False),
+    Column("key", LargeBinary, nullable=False),
+    Column("payload", LargeBinary, nullable=False),
+    Column("stream_id", Text, nullable=False),
+    Column("stream_version", Integer, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("sent_at", DateTime(timezone=True), nullable=True),
+    Index(
+        "outbox_unsent_idx",
+        "stream_id",
+        "stream_version",
+        postgresql_where=text("sent_at IS NULL"),
+    ),
+)
+
+commands = Table(
+    "commands",
+    metadata,
+    Column("command_id", Uuid, nullable=False),
+    Column("stream_id", Text, nullable=False),
+    Column("event_ids", ARRAY(Uuid), nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("command_id", name=COMMANDS_PKEY),
+)
+
+inbox = Table(
+    "inbox",
+    metadata,
+    Column("consumer", Text, nullable=False),
+    Column("event_id", Uuid, nullable=False),
+    Column("processed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    PrimaryKeyConstraint("consumer", "event_id", name="inbox_pkey"),
+)
+
+
+def make_engine(url: str, **options: object) -> AsyncEngine:
+    """An async SQLAlchemy engine (asyncpg) for `url`; a plain `postgresql://` URL is accepted."""
+    return create_async_engine(asyncpg_url(url), **options)
+
+
+async def create_schema(engine: AsyncEngine) -> None:
+    """Create the shared tables (events, outbox, commands, inbox) if they do not exist."""
+    async with engine.begin() as conn:
+        await conn.run_sync(metadata.create_all)
+
+
+def asyncpg_url(url: str) -> str:
+    """`url` with the `postgresql+asyncpg` driver."""
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres", "postgresql+psycopg", "postgresql+psycopg2"):
+        parsed = parsed.set(drivername="postgresql+asyncpg")
+    return parsed.render_as_string(hide_password=False)
+
+
+def service_database_url(base_url: str, dbname: str) -> str:
+    """The URL of database `dbname` on the server of `base_url` (asyncpg driver)."""
+    return make_url(asyncpg_url(base_url)).set(database=dbname).render_as_string(
+        hide_password=False
+    )
+
+
+async def ensure_database(url: str) -> bool:
+    """Create the database named in `url` if it does not exist; True if it was created."""
+    dbname = make_url(url).database
+    if not dbname:
+        raise ValueError(f"no database name in {url!r}")
+    admin = make_engine(service_database_url(url, "postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        async with admin.connect() as conn:
+            exists = await conn.scalar(
+                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": dbname}
+            )
+            if exists:
+                return False
+            quoted = conn.dialect.identifier_preparer.quote_identifier(dbname)
+            try:
+                await conn.execute(text(f"CREATE DATABASE {quoted}"))
+            except DBAPIError as exc:  # created concurrently by another process
+                if "already exists" in str(exc.orig):
+                    return False
+                raise
+            return True
+    finally:
+        await admin.dispose()
+
+
+async def drop_database(url: str) -> None:
+    """Drop the database named in `url` (closing its other sessions), if it exists."""
+    dbname = make_url(url).database
+    admin = make_engine(service_database_url(url, "postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        async with admin.connect() as conn:
+            quoted = conn.dialect.identifier_preparer.quote_identifier(dbname)
+            await conn.execute(text(f"DROP DATABASE IF EXISTS {quoted} WITH (FORCE)"))
+    finally:
+        await admin.dispose()

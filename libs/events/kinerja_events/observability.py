@@ -1,0 +1,65 @@
+"""Logging (structlog, JSON lines, `correlation_id` from contextvars) and Prometheus metrics."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import sys
+from collections.abc import Iterator
+from typing import Any
+from uuid import UUID
+
+import structlog
+from prometheus_client import CollectorRegistry, start_http_server
+
+
+def configure_logging(level: str | int = "INFO") -> None:
+    """Render every structlog record as one JSON line on stdout, at `level` and above.
+
+    Values bound with `bind_correlation_id` (or `structlog.contextvars`) appear on every record
+    of the current task. The stdlib root logger is left alone (no `basicConfig`).
+    """
+    numeric = level if isinstance(level, int) else logging.getLevelNamesMapping()[level.upper()]
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.StackInfoRenderer(),
+            structlog.processors.format_exc_info,
+            structlog.processors.JSONRenderer(),
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(numeric),
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stdout),
+        cache_logger_on_first_use=False,
+    )
+
+
+def bind_correlation_id(correlation_id: UUID | str | None) -> None:
+    """Put `correlation_id` on every log record of the current context."""
+    if correlation_id is None:
+        structlog.contextvars.unbind_contextvars("correlation_id")
+    else:
+        structlog.contextvars.bind_contextvars(correlation_id=str(correlation_id))
+
+
+@contextlib.contextmanager
+def correlation(correlation_id: UUID | str | None, **values: Any) -> Iterator[None]:
+    """Bind `correlation_id` (and `values`) to log records inside the block only."""
+    bound = {"correlation_id": None if correlation_id is None else str(correlation_id), **values}
+    with structlog.contextvars.bound_contextvars(**bound):
+        yield
+
+
+def make_registry() -> CollectorRegistry:
+    """A fresh Prometheus registry (one per service process, passed to what records metrics)."""
+    return CollectorRegistry()
+
+
+def start_metrics_server(
+    registry: CollectorRegistry, port: int, addr: str = "0.0.0.0"
+) -> Any:
+    """Serve `registry` at `http://addr:port/metrics` from a daemon thread; return the server
+    (call `.shutdown()` to stop it)."""
+    server, _thread = start_http_server(port, addr=addr, registry=registry)
+    return server

@@ -1,0 +1,43 @@
+"""Process settings read from the environment (one `Settings` per composition root)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where the bus and the databases are. Empty `kafka`/`database_url` mean: run embedded.
+
+    `database_url` is a base URL (any database name in it is ignored): each service connects
+    to its own database on that server (see `db.service_database_url`).
+    """
+
+    kafka: str = ""
+    database_url: str = ""
+    data_dir: Path = Path("./var")
+    log_level: str = "INFO"
+
+    @property
+    def embedded_kafka(self) -> bool:
+        """True when no Kafka bootstrap servers are configured."""
+        return not self.kafka
+
+    @property
+    def embedded_database(self) -> bool:
+        """True when no PostgreSQL server is configured."""
+        return not self.database_url
+
+
+def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
+    """Settings from `KINERJA_KAFKA`, `KINERJA_DATABASE_URL`, `KINERJA_DATA_DIR`,
+    `KINERJA_LOG_LEVEL`."""
+    return Settings(
+        kafka=env.get("KINERJA_KAFKA", "").strip(),
+        database_url=env.get("KINERJA_DATABASE_URL", "").strip(),
+        data_dir=Path(env.get("KINERJA_DATA_DIR", "").strip() or "./var"),
+        log_level=(env.get("KINERJA_LOG_LEVEL", "").strip() or "INFO").upper(),
+    )

@@ -1,0 +1,211 @@
+"""Shared fixtures: ONE embedded PostgreSQL + Tansu for the whole run, a fresh database per test.
+
+- `infra`: the session's `EmbeddedInfra` (`infra.kafka_bootstrap`, `infra.database_url(name)`).
+- `database_url`: URL of a new, empty database for this test (dropped afterwards).
+- `engine`: an async engine on `database_url`, with the shared tables (`db.create_schema`).
+- `new_database`: a factory for more fresh databases in one test (e.g. a consumer's).
+- `make_leave`, `unique_nip`: small builders of test events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import shutil
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import date, datetime
+from pathlib import Path
+
+import pytest
+
+from kinerja_events.db import create_schema, drop_database, make_engine
+from kinerja_events.embedded import EmbeddedInfra
+from kinerja_events.envelope import NewEvent, new_event
+from kinerja_events.events import LeaveRecorded
+from kinerja_events.types import WIB
+
+
+@pytest.fixture(scope="session")
+async def infra() -> AsyncIterator[EmbeddedInfra]:
+    """One embedded PostgreSQL server and one Tansu broker for the whole test run.
+
+    Its directory is NOT under pytest's basetemp: pytest deletes old basetemps when other
+    runs start, which would pull the data directory from under a running server.
+    """
+    data_dir = Path(tempfile.mkdtemp(prefix="kinerja-it-"))
+    embedded = EmbeddedInfra(data_dir, cleanup_mode="delete")
+    await embedded.start()
+    try:
+        yield embedded
+    finally:
+        await embedded.stop()
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+@pytest.fixture
+async def new_database(infra: EmbeddedInfra) -> AsyncIterator[Callable[[], Awaitable[str]]]:
+    """A factory of fresh empty databases; all are dropped after the test."""
+    created: list[str] = []
+
+    async def create() -> str:
+        url = await infra.create_database(f"t_{uuid.uuid4().hex[:16]}")
+        created.append(url)
+        return url
+
+    yield create
+    for url in created:
+        await drop_database(url)
+
+
+@pytest.fixture
+async def database_url(new_database: Callable[[], Awaitable[str]]) -> str:
+    """URL of a fresh empty database for this test."""
+    return await new_database()
+
+
+@pytest.fixture
+async def engine(database_url: str):  # type: ignore[no-untyped-def]
+    """An async engine on this test's database, with the shared tables created."""
+    eng = make_engine(database_url)
+    await create_schema(eng)
+    try:
+        yield eng
+    finally:
+        await eng.dispose()
+
+
+def random_nip() -> str:
+    """An 18-digit NIP unlikely to collide with another test's."""
+    return "19" + "".join(random.choices("0123456789", k=16))
+
+
+@pytest.fixture
+def unique_nip() -> Callable[[], str]:
+    """A factory of fresh NIPs."""
+    return random_nip
+
+
+def leave(nip: str, n: int = 1) -> NewEvent:
+    """A `LeaveRecorded` event for `nip` (the n-th leave)."""
+    return new_event(
+        LeaveRecorded(
+            leave_id=f"L-{n}", nip=nip, kind="annual",
+            start_date=date(2026, 10, 5), end_date=date(2026, 10, 6),
+        ),
+        datetime(2026, 10, 1, 8, 0, tzinfo=WIB),
+    )
+
+
+@pytest.fixture
+def make_leave() -> Callable[..., NewEvent]:
+    """`make_leave(nip, n=1)` builds a `LeaveRecorded` event."""
+    return leave
+
+
+# --- Kafka and consumer-side helpers ---------------------------------------------------------
+
+@pytest.fixture
+def read_topic(infra: EmbeddedInfra) -> Callable[..., Awaitable[list]]:
+    """`await read_topic(topic, until=pred, timeout=15)`: every record of `topic` from the
+    beginning (no consumer group), read until `pred(records)` holds; raises on timeout."""
+    from aiokafka import AIOKafkaConsumer
+
+    async def read(topic: str, *, until: Callable[[list], bool], timeout: float = 15.0) -> list:
+        consumer = AIOKafkaConsumer(
+            topic, bootstrap_servers=infra.kafka_bootstrap, group_id=None,
+            enable_auto_commit=False, auto_offset_reset="earliest",
+        )
+        await consumer.start()
+        records: list = []
+        try:
+            async with asyncio.timeout(timeout):
+                while not until(records):
+                    batches = await consumer.getmany(timeout_ms=200)
+                    for partition_records in batches.values():
+                        records.extend(partition_records)
+        finally:
+            await consumer.stop()
+        return records
+
+    return read
+
+
+@pytest.fixture
+def wait_caught_up(infra: EmbeddedInfra) -> Callable[..., Awaitable[None]]:
+    """`await wait_caught_up(group, topic)`: until `group` has committed the end offset of
+    every partition of `topic` (as of the call)."""
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+    async def wait(group: str, topic: str, timeout: float = 20.0) -> None:
+        probe = AIOKafkaConsumer(bootstrap_servers=infra.kafka_bootstrap)
+        await probe.start()
+        try:
+            partitions = probe.partitions_for_topic(topic)
+            if partitions is None:
+                await probe._client.force_metadata_update()  # noqa: SLF001
+                partitions = probe.partitions_for_topic(topic)
+            tps = [TopicPartition(topic, p) for p in sorted(partitions or ())]
+            ends = await probe.end_offsets(tps)
+        finally:
+            await probe.stop()
+        # (Tansu 0.6 answers an admin OffsetFetch for *all* partitions with a frame aiokafka
+        # cannot decode; a group member's `committed(tp)` works.)
+        reader = AIOKafkaConsumer(bootstrap_servers=infra.kafka_bootstrap, group_id=group,
+                                  enable_auto_commit=False)
+        await reader.start()
+        try:
+            async with asyncio.timeout(timeout):
+                while True:
+                    committed = {tp: await reader.committed(tp) for tp in ends}
+                    if all((committed[tp] or 0) >= end for tp, end in ends.items()):
+                        return
+                    await asyncio.sleep(0.1)
+        finally:
+            await reader.stop()
+
+    return wait
+
+
+class AppliedLog:
+    """A consumer's database whose effect appends one `applied` row per application (no
+    unique key, so a double application would show)."""
+
+    def __init__(self, engine) -> None:  # type: ignore[no-untyped-def]
+        self.engine = engine
+
+    async def effect(self, conn, envelope) -> None:  # type: ignore[no-untyped-def]
+        from sqlalchemy import text
+
+        await conn.execute(
+            text("INSERT INTO applied (event_id, stream_id, stream_version) "
+                 "VALUES (:id, :stream, :version)"),
+            {"id": envelope.event_id, "stream": envelope.stream_id,
+             "version": envelope.stream_version},
+        )
+
+    async def counts(self, event_ids: set) -> dict:
+        """How many times each of `event_ids` was applied."""
+        from sqlalchemy import text
+
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                text("SELECT event_id, count(*) AS n FROM applied GROUP BY event_id"))
+            return {r.event_id: r.n for r in rows if r.event_id in event_ids}
+
+
+@pytest.fixture
+async def applied_log(new_database: Callable[[], Awaitable[str]]) -> AsyncIterator[AppliedLog]:
+    """A fresh consumer database (shared tables + `applied`) and its counting effect."""
+    from sqlalchemy import text
+
+    eng = make_engine(await new_database())
+    await create_schema(eng)
+    async with eng.begin() as conn:
+        await conn.execute(text(
+            "CREATE TABLE applied (event_id uuid NOT NULL, stream_id text NOT NULL, "
+            "stream_version int NOT NULL)"))
+    try:
+        yield AppliedLog(eng)
+    finally:
+        await eng.dispose()
