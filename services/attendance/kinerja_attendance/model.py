@@ -1,0 +1,349 @@
+"""The reference state the attendance decider reads, and pure `evolve` functions that build it.
+
+State is immutable: every `evolve` returns a new `AttendanceState` and never mutates its input.
+It is folded from facts: HR reference data (`kinerja.hr`), MKD grants (`kinerja.mkd`) and the
+service's own attendance events. A fact is anything with `data`, `occurred_at` and `event_id`
+(an envelope, or a `NewEvent` the decider just produced). Where two facts of one kind disagree,
+the later wins (greatest `occurred_at`, then greatest `event_id` string; RULES.md), so the state
+does not depend on arrival order. Dates are WIB dates (RULES.md §1).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from typing import Any, Protocol
+from uuid import UUID
+
+from kinerja_events.events import (
+    CheckedIn,
+    CheckedOut,
+    Data,
+    EmployeeChanged,
+    EmployeeRegistered,
+    EmployeeTerminated,
+    LeaveCancelled,
+    LeaveRecorded,
+    MKDGranted,
+    OfficeRegistered,
+    OfficialTravelRecorded,
+    PositionDefined,
+)
+from kinerja_events.types import WIB
+
+Stamp = tuple[datetime, str]
+"""The order of two facts of one kind: (occurred_at, event_id as a lowercase string)."""
+
+
+class Fact(Protocol):
+    """What `evolve` needs of an event: an envelope or a `NewEvent` both fit."""
+
+    @property
+    def data(self) -> Data: ...
+
+    @property
+    def occurred_at(self) -> datetime: ...
+
+    @property
+    def event_id(self) -> UUID: ...
+
+
+# --- state ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class AttributeChange:
+    """A registration or change of an employee, effective from `effective_date`."""
+
+    effective_date: date
+    stamp: Stamp
+    position_code: str | None = None
+    office_id: str | None = None
+
+
+@dataclass(frozen=True)
+class EmployeeAttributes:
+    """What the decider needs of an employee on one date."""
+
+    position_code: str
+    office_id: str
+
+
+@dataclass(frozen=True)
+class Employee:
+    """One NIP's employment window and its attribute timeline (sorted by date, then stamp)."""
+
+    nip: str
+    start: date | None = None
+    end: date | None = None
+    changes: tuple[AttributeChange, ...] = ()
+
+
+@dataclass(frozen=True)
+class Office:
+    office_id: str
+    lat: float
+    lon: float
+    radius_m: float
+    stamp: Stamp
+
+
+@dataclass(frozen=True)
+class Position:
+    position_code: str
+    mobile: bool
+    stamp: Stamp
+
+
+@dataclass(frozen=True)
+class Fix:
+    """An accepted position of an employee at a device time."""
+
+    at: datetime
+    lat: float
+    lon: float
+    accuracy_m: float
+
+
+@dataclass(frozen=True)
+class Leave:
+    leave_id: str
+    nip: str
+    kind: str
+    start_date: date
+    end_date: date
+    stamp: Stamp
+
+
+@dataclass(frozen=True)
+class Travel:
+    travel_id: str
+    nip: str
+    start_date: date
+    end_date: date
+
+
+@dataclass(frozen=True)
+class AttendanceState:
+    """Everything the attendance decider reads. Build it with `empty_state()` and `evolve`."""
+
+    employees: Mapping[str, Employee] = field(default_factory=dict)
+    offices: Mapping[str, Office] = field(default_factory=dict)
+    positions: Mapping[str, Position] = field(default_factory=dict)
+    mkd_days: Mapping[str, frozenset[date]] = field(default_factory=dict)
+    last_fix: Mapping[str, Fix] = field(default_factory=dict)
+    check_ins: Mapping[tuple[str, date], tuple[datetime, ...]] = field(default_factory=dict)
+    leaves: Mapping[str, Leave] = field(default_factory=dict)
+    cancelled_leaves: frozenset[str] = frozenset()
+    travels: Mapping[str, Travel] = field(default_factory=dict)
+
+
+def empty_state() -> AttendanceState:
+    """The state before any fact."""
+    return AttendanceState()
+
+
+# --- queries --------------------------------------------------------------------------------
+def wib_date(moment: datetime) -> date:
+    """The WIB calendar date of an aware instant (clamped at the calendar's ends)."""
+    try:
+        return moment.astimezone(WIB).date()
+    except OverflowError:
+        return date.max if moment.year > 1 else date.min
+
+
+def attributes_on(employee: Employee, day: date) -> EmployeeAttributes | None:
+    """The employee's position and office on `day`, or None when nothing is effective yet."""
+    position_code: str | None = None
+    office_id: str | None = None
+    for change in employee.changes:
+        if change.effective_date > day:
+            break
+        position_code = change.position_code or position_code
+        office_id = change.office_id or office_id
+    if position_code is None or office_id is None:
+        return None
+    return EmployeeAttributes(position_code=position_code, office_id=office_id)
+
+
+def is_employed_on(employee: Employee, day: date) -> bool:
+    """True when `day` is in [start, end)."""
+    if employee.start is None or day < employee.start:
+        return False
+    return employee.end is None or day < employee.end
+
+
+def live_leaves_of(state: AttendanceState, nip: str) -> list[Leave]:
+    """The employee's recorded, not cancelled leaves."""
+    return [
+        leave
+        for leave in state.leaves.values()
+        if leave.nip == nip and leave.leave_id not in state.cancelled_leaves
+    ]
+
+
+def checked_in_by(state: AttendanceState, nip: str, moment: datetime) -> bool:
+    """True when the employee has an accepted check-in on `moment`'s WIB date, at or before it."""
+    return any(at <= moment for at in state.check_ins.get((nip, wib_date(moment)), ()))
+
+
+# --- evolve ---------------------------------------------------------------------------------
+def stamp_of(fact: Fact) -> Stamp:
+    """The "later wins" order key of a fact."""
+    return (fact.occurred_at, str(fact.event_id).lower())
+
+
+def _with(mapping: Mapping[Any, Any], key: Any, value: Any) -> dict[Any, Any]:
+    return {**mapping, key: value}
+
+
+def _employee(state: AttendanceState, nip: str) -> Employee:
+    return state.employees.get(nip) or Employee(nip=nip)
+
+
+def _add_change(employee: Employee, change: AttributeChange) -> Employee:
+    changes = sorted((*employee.changes, change), key=lambda c: (c.effective_date, c.stamp))
+    return replace(employee, changes=tuple(changes))
+
+
+def _earliest(current: date | None, candidate: date) -> date:
+    return candidate if current is None else min(current, candidate)
+
+
+def apply_employee_registered(
+    state: AttendanceState, data: EmployeeRegistered, stamp: Stamp
+) -> AttendanceState:
+    """Employment starts at the earliest registration; its attributes join the timeline."""
+    employee = _employee(state, data.nip)
+    change = AttributeChange(data.effective_date, stamp, data.position_code, data.office_id)
+    employee = replace(_add_change(employee, change), start=_earliest(employee.start, data.effective_date))
+    return replace(state, employees=_with(state.employees, data.nip, employee))
+
+
+def apply_employee_changed(
+    state: AttendanceState, data: EmployeeChanged, stamp: Stamp
+) -> AttendanceState:
+    """A change overrides the position/office it carries from its effective date."""
+    fields = data.changed_fields()
+    change = AttributeChange(
+        data.effective_date, stamp, fields.get("position_code"), fields.get("office_id")
+    )
+    employee = _add_change(_employee(state, data.nip), change)
+    return replace(state, employees=_with(state.employees, data.nip, employee))
+
+
+def apply_employee_terminated(
+    state: AttendanceState, data: EmployeeTerminated, stamp: Stamp
+) -> AttendanceState:
+    """Employment ends (exclusive) at the earliest termination date."""
+    employee = _employee(state, data.nip)
+    employee = replace(employee, end=_earliest(employee.end, data.effective_date))
+    return replace(state, employees=_with(state.employees, data.nip, employee))
+
+
+def apply_office_registered(
+    state: AttendanceState, data: OfficeRegistered, stamp: Stamp
+) -> AttendanceState:
+    """The latest registration of an office id wins."""
+    current = state.offices.get(data.office_id)
+    if current is not None and current.stamp > stamp:
+        return state
+    office = Office(data.office_id, data.lat, data.lon, data.radius_m, stamp)
+    return replace(state, offices=_with(state.offices, data.office_id, office))
+
+
+def apply_position_defined(
+    state: AttendanceState, data: PositionDefined, stamp: Stamp
+) -> AttendanceState:
+    """The latest definition of a position code wins."""
+    current = state.positions.get(data.position_code)
+    if current is not None and current.stamp > stamp:
+        return state
+    position = Position(data.position_code, data.mobile, stamp)
+    return replace(state, positions=_with(state.positions, data.position_code, position))
+
+
+def apply_mkd_granted(state: AttendanceState, data: MKDGranted, stamp: Stamp) -> AttendanceState:
+    """Granted MKD days accumulate per NIP."""
+    days = state.mkd_days.get(data.nip, frozenset()) | frozenset(data.days)
+    return replace(state, mkd_days=_with(state.mkd_days, data.nip, days))
+
+
+def _fix_order(fix: Fix) -> tuple[datetime, float, float, float]:
+    return (fix.at, fix.lat, fix.lon, fix.accuracy_m)
+
+
+def _later_fix(current: Fix | None, candidate: Fix) -> Fix:
+    """The fix with the greatest `at` (ties broken on position, so arrival order is moot)."""
+    if current is None or _fix_order(candidate) > _fix_order(current):
+        return candidate
+    return current
+
+
+def _fix_of(data: CheckedIn | CheckedOut) -> Fix:
+    return Fix(at=data.at, lat=data.lat, lon=data.lon, accuracy_m=data.accuracy_m)
+
+
+def apply_checked_out(state: AttendanceState, data: CheckedOut, stamp: Stamp) -> AttendanceState:
+    """An accepted check-out moves the employee's last position (if it is the latest by `at`)."""
+    fix = _later_fix(state.last_fix.get(data.nip), _fix_of(data))
+    return replace(state, last_fix=_with(state.last_fix, data.nip, fix))
+
+
+def apply_checked_in(state: AttendanceState, data: CheckedIn, stamp: Stamp) -> AttendanceState:
+    """An accepted check-in is kept per (nip, WIB date) and may move the last position."""
+    key = (data.nip, wib_date(data.at))
+    ats = tuple(sorted((*state.check_ins.get(key, ()), data.at)))
+    fix = _later_fix(state.last_fix.get(data.nip), _fix_of(data))
+    return replace(
+        state,
+        check_ins=_with(state.check_ins, key, ats),
+        last_fix=_with(state.last_fix, data.nip, fix),
+    )
+
+
+def apply_leave_recorded(
+    state: AttendanceState, data: LeaveRecorded, stamp: Stamp
+) -> AttendanceState:
+    """The latest recording of a leave id wins (it replaces itself)."""
+    current = state.leaves.get(data.leave_id)
+    if current is not None and current.stamp > stamp:
+        return state
+    leave = Leave(data.leave_id, data.nip, data.kind, data.start_date, data.end_date, stamp)
+    return replace(state, leaves=_with(state.leaves, data.leave_id, leave))
+
+
+def apply_leave_cancelled(
+    state: AttendanceState, data: LeaveCancelled, stamp: Stamp
+) -> AttendanceState:
+    """A cancellation is final for its leave id."""
+    return replace(state, cancelled_leaves=state.cancelled_leaves | {data.leave_id})
+
+
+def apply_official_travel_recorded(
+    state: AttendanceState, data: OfficialTravelRecorded, stamp: Stamp
+) -> AttendanceState:
+    """Official travel is kept by travel id."""
+    travel = Travel(data.travel_id, data.nip, data.start_date, data.end_date)
+    return replace(state, travels=_with(state.travels, data.travel_id, travel))
+
+
+EVOLVERS: Mapping[type[Data], Callable[[AttendanceState, Any, Stamp], AttendanceState]] = {
+    EmployeeRegistered: apply_employee_registered,
+    EmployeeChanged: apply_employee_changed,
+    EmployeeTerminated: apply_employee_terminated,
+    OfficeRegistered: apply_office_registered,
+    PositionDefined: apply_position_defined,
+    MKDGranted: apply_mkd_granted,
+    CheckedIn: apply_checked_in,
+    CheckedOut: apply_checked_out,
+    LeaveRecorded: apply_leave_recorded,
+    LeaveCancelled: apply_leave_cancelled,
+    OfficialTravelRecorded: apply_official_travel_recorded,
+}
+"""Which event data changes the state, and how (plain routing data); others leave it as is."""
+
+
+def evolve(state: AttendanceState, fact: Fact) -> AttendanceState:
+    """The state after `fact`; facts the decider does not need change nothing."""
+    apply = EVOLVERS.get(type(fact.data))
+    return state if apply is None else apply(state, fact.data, stamp_of(fact))
