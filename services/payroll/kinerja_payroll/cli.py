@@ -1,0 +1,106 @@
+"""`kinerja payroll ...` subcommands: offline `compute` and `explain`.
+
+`add_commands(parser)` adds them to the `payroll` parser of the top-level `kinerja` CLI; each
+sets `func(args) -> exit code`. `main(argv)` runs them standalone
+(`python -m kinerja_payroll.cli compute --events H.jsonl --period 2026-10`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+EXIT_MALFORMED = 2
+EXIT_FAILED = 1
+
+
+def add_commands(parser: argparse.ArgumentParser) -> None:
+    """Add `compute` and `explain` to the `payroll` parser."""
+    commands = parser.add_subparsers(dest="payroll_command", metavar="COMMAND")
+    commands.required = True
+    compute = commands.add_parser(
+        "compute", help="compute a period from an exported history (no server needed)")
+    compute.add_argument("--events", required=True, help="history JSONL, one envelope a line")
+    compute.add_argument("--period", required=True, help="YYYY-MM")
+    compute.add_argument("--rules", help="rule file (default: the packaged jabar-2026)")
+    compute.set_defaults(func=run_compute)
+    explain = commands.add_parser("explain", help="explain one employee's TPP for a period")
+    explain.add_argument("nip")
+    explain.add_argument("period", help="YYYY-MM")
+    explain.add_argument("--events", required=True, help="history JSONL, one envelope a line")
+    explain.add_argument("--rules", help="rule file (default: the packaged jabar-2026)")
+    explain.set_defaults(func=run_explain)
+
+
+def run_compute(args: argparse.Namespace) -> int:
+    """Print one JSON object per employee, sorted by nip; nothing at all on any error."""
+    from .digest import canonical_line
+    from .fold import IncompleteFacts, compute_period
+
+    loaded = _load(args)
+    if isinstance(loaded, int):
+        return loaded
+    facts, rules = loaded
+    try:
+        results = compute_period(facts, args.period, rules)
+    except IncompleteFacts as exc:
+        return _fail(str(exc), EXIT_FAILED)
+    lines = [canonical_line(r.offline_line()) for r in results]
+    if lines:
+        sys.stdout.write("\n".join(lines) + "\n")
+    return 0
+
+
+def run_explain(args: argparse.Namespace) -> int:
+    """Print a human-readable explanation of one employee's month."""
+    from .fold import explain, render_explanation
+
+    loaded = _load(args)
+    if isinstance(loaded, int):
+        return loaded
+    facts, rules = loaded
+    assessment = explain(facts, args.nip, args.period, rules)
+    if assessment is None:
+        return _fail(f"{args.nip} has no result for {args.period} (not employed on a working day)",
+                     EXIT_FAILED)
+    sys.stdout.write(render_explanation(assessment, facts))
+    return 0
+
+
+def _load(args: argparse.Namespace):
+    from .fold import Month
+    from .offline import HistoryError, read_history
+    from .rules import RuleFileError, load_default_rules, load_rules
+
+    try:
+        Month.parse(args.period)
+        rules = load_rules(args.rules) if args.rules else load_default_rules()
+    except (ValueError, OSError) as exc:
+        kind = "rule file" if isinstance(exc, (RuleFileError, OSError)) else "period"
+        return _fail(f"{kind}: {exc}", EXIT_FAILED)
+    try:
+        facts = read_history(args.events)
+    except HistoryError as exc:
+        return _fail(f"{args.events}: {exc}", EXIT_MALFORMED)
+    except OSError as exc:
+        return _fail(f"{args.events}: {exc}", EXIT_FAILED)
+    return facts, rules
+
+
+def _fail(message: str, code: int) -> int:
+    print(f"kinerja payroll: {message}", file=sys.stderr)
+    return code
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run `payroll` subcommands standalone; returns the exit code."""
+    parser = argparse.ArgumentParser(prog="kinerja payroll")
+    add_commands(parser)
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
