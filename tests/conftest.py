@@ -27,6 +27,13 @@ from kinerja_events.events import LeaveRecorded
 from kinerja_events.types import WIB
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Services log JSON at WARNING and above during tests (debug lines would drown reports)."""
+    from kinerja_events.observability import configure_logging
+
+    configure_logging("WARNING")
+
+
 @pytest.fixture(scope="session")
 async def infra() -> AsyncIterator[EmbeddedInfra]:
     """One embedded PostgreSQL server and one Tansu broker for the whole test run.

@@ -1,4 +1,5 @@
-"""`kinerja payroll ...` subcommands: offline `compute` and `explain`.
+"""`kinerja payroll ...` subcommands: offline `compute`, `explain` and `verify`; and, against
+the payroll database of a running platform, `serve`, `close`, `export` and `preview`.
 
 `add_commands(parser)` adds them to the `payroll` parser of the top-level `kinerja` CLI; each
 sets `func(args) -> exit code`. `main(argv)` runs them standalone
@@ -11,6 +12,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 EXIT_MALFORMED = 2
 EXIT_FAILED = 1
@@ -32,6 +34,20 @@ def add_commands(parser: argparse.ArgumentParser) -> None:
     explain.add_argument("--events", required=True, help="history JSONL, one envelope a line")
     explain.add_argument("--rules", help="rule file (default: the packaged jabar-2026)")
     explain.set_defaults(func=run_explain)
+    verify = commands.add_parser(
+        "verify", help="replay an exported history and compare with the close it contains")
+    verify.add_argument("period", help="YYYY-MM")
+    verify.add_argument("--events", required=True, help="history JSONL (kinerja payroll export)")
+    verify.add_argument("--rules", help="rule file (default: the packaged jabar-2026)")
+    verify.set_defaults(func=run_verify)
+    add_service_commands(commands)
+
+
+def add_service_commands(commands: Any) -> None:
+    """The subcommands that work on the payroll database (see `service_cli`)."""
+    from .service_cli import add_commands as add
+
+    add(commands)
 
 
 def run_compute(args: argparse.Namespace) -> int:
@@ -67,6 +83,30 @@ def run_explain(args: argparse.Namespace) -> int:
                      EXIT_FAILED)
     sys.stdout.write(render_explanation(assessment, facts))
     return 0
+
+
+def run_verify(args: argparse.Namespace) -> int:
+    """MATCH (exit 0) when replaying the history reproduces its close; else every difference."""
+    from pathlib import Path
+
+    from .fold import IncompleteFacts, compute_period
+    from .verify import read_closed_record, verdict
+
+    loaded = _load(args)
+    if isinstance(loaded, int):
+        return loaded
+    facts, rules = loaded
+    record = read_closed_record(Path(args.events), args.period)
+    if record is None:
+        return _fail(f"{args.events} holds no close of {args.period} "
+                     "(export it with `kinerja payroll export --period`)", EXIT_FAILED)
+    try:
+        replayed = [r.tpp for r in compute_period(facts, args.period, rules)]
+    except IncompleteFacts as exc:
+        return _fail(str(exc), EXIT_FAILED)
+    matched, lines = verdict(record, replayed)
+    sys.stdout.write("\n".join(lines) + "\n")
+    return 0 if matched else EXIT_FAILED
 
 
 def _load(args: argparse.Namespace):

@@ -1,0 +1,114 @@
+"""The payroll service's composition root: everything it runs on is made here, from settings."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import structlog
+from prometheus_client import CollectorRegistry
+
+from kinerja_events import topics
+from kinerja_events.codec import make_codec
+from kinerja_events.db import create_schema, ensure_database, make_engine
+from kinerja_events.inbox import subscribe_inbox
+from kinerja_events.outbox import OutboxRelay, make_producer
+
+from .ledger import RuleFile, keep_fact
+from .projection import ProjectionKeeper
+from .tables import create_tables
+
+log = structlog.get_logger("kinerja.payroll")
+
+DATABASE = "payroll"
+
+
+@dataclass(frozen=True)
+class PayrollConfig:
+    """The service's own settings: the rule file in force and where CSV exports go."""
+
+    rules_path: Path | None = None
+    export_dir: Path = Path("./var/exports")
+
+    def rule_file(self) -> RuleFile:
+        """The rule file in force (the packaged `jabar-2026` unless configured)."""
+        if self.rules_path is not None:
+            return RuleFile.parse(self.rules_path.read_bytes())
+        from importlib import resources
+
+        from .rules import DEFAULT_RULES
+        raw = resources.files("kinerja_payroll").joinpath("rules", DEFAULT_RULES).read_bytes()
+        return RuleFile.parse(raw)
+
+
+def load_config(env: Mapping[str, str] = os.environ) -> PayrollConfig:
+    """Config from `KINERJA_PAYROLL_RULES` (a rule file) and `KINERJA_DATA_DIR`."""
+    rules = env.get("KINERJA_PAYROLL_RULES", "").strip()
+    data_dir = Path(env.get("KINERJA_DATA_DIR", "").strip() or "./var")
+    return PayrollConfig(rules_path=Path(rules) if rules else None,
+                         export_dir=data_dir / "exports")
+
+
+class PayrollService:
+    """A running payroll service: its fact consumer, projection keeper and outbox relay."""
+
+    def __init__(self, *, engine: Any, broker: Any, relay: OutboxRelay, producer: Any,
+                 keeper: ProjectionKeeper):
+        self.engine = engine
+        self.broker = broker
+        self.relay = relay
+        self.producer = producer
+        self.keeper = keeper
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def start(self) -> None:
+        """Start consuming facts, keeping the projection and relaying the outbox."""
+        await self.producer.start()
+        await self.broker.start()
+        self._tasks = [
+            asyncio.create_task(self.relay.run_forever(), name="payroll-relay"),
+            asyncio.create_task(self.keeper.run_forever(), name="payroll-projection"),
+        ]
+        log.info("payroll_started")
+
+    async def stop(self) -> None:
+        """Stop every task and release connections."""
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.broker.stop()
+        await self.producer.stop()
+        await self.engine.dispose()
+
+
+async def open_database(database_url: str) -> Any:
+    """An engine on payroll's database, with every table it needs."""
+    await ensure_database(database_url)
+    engine = make_engine(database_url)
+    await create_schema(engine)
+    await create_tables(engine)
+    return engine
+
+
+async def build_service(kafka_bootstrap: str, database_url: str, config: PayrollConfig,
+                        registry: CollectorRegistry, group_prefix: str = "payroll",
+                        **consumer_options: Any) -> PayrollService:
+    """Wire the payroll service on a Kafka cluster and its own database.
+
+    `group_prefix` names its consumer group; `consumer_options` go to the subscriber."""
+    from faststream.kafka import KafkaBroker
+
+    engine = await open_database(database_url)
+    broker = KafkaBroker(kafka_bootstrap, logger=None)
+    subscribe_inbox(broker, *topics.FACT_TOPICS, consumer=f"{group_prefix}-facts",
+                    engine=engine, effect=keep_fact, codec=make_codec(), registry=registry,
+                    **consumer_options)
+    producer = make_producer(kafka_bootstrap)
+    relay = OutboxRelay(engine, producer, registry=registry)
+    keeper = ProjectionKeeper(engine, config.rule_file().rules, registry)
+    return PayrollService(engine=engine, broker=broker, relay=relay, producer=producer,
+                          keeper=keeper)

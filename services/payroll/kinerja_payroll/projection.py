@@ -1,0 +1,139 @@
+"""Keeping each open month's projection current, from the facts payroll has consumed.
+
+The keeper folds stored facts into an in-memory `Facts` as they arrive: it claims facts not yet
+projected (a flag, never a tailing sequence number, so a fact committed late is still picked
+up), adds them, and recomputes every open period — each period a fact dates, less the closed
+ones — into the `projection` table, where ops and employees read their month so far.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date, datetime
+from typing import Any
+
+import structlog
+from prometheus_client import CollectorRegistry, Counter, Gauge
+from sqlalchemy import delete, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from kinerja_events.types import WIB
+
+from .facts import Facts
+from .fold import IncompleteFacts, compute_period, index_facts
+from .rules import RuleSet
+from .tables import closes, facts, projection
+
+log = structlog.get_logger("kinerja.payroll")
+
+DATED_FIELDS = ("at", "work_date", "start_date", "end_date", "date", "due_date")
+
+
+def periods_dated_by(envelope: dict[str, Any]) -> set[str]:
+    """The periods a fact speaks of (its dates and `period`), for choosing what to recompute."""
+    data = envelope.get("data", {})
+    found = {data["period"]} if isinstance(data.get("period"), str) else set()
+    for name in DATED_FIELDS:
+        value = data.get(name)
+        if isinstance(value, str):
+            found.add(period_of(value))
+    return found
+
+
+def period_of(value: str) -> str:
+    """The WIB period of a date or an RFC 3339 time."""
+    if len(value) == 10:
+        return date.fromisoformat(value).strftime("%Y-%m")
+    return datetime.fromisoformat(value).astimezone(WIB).strftime("%Y-%m")
+
+
+class ProjectionKeeper:
+    """Folds new facts into memory and rewrites the open periods' projection."""
+
+    def __init__(self, engine: AsyncEngine, rules: RuleSet, registry: CollectorRegistry,
+                 batch_size: int = 5000):
+        self.engine = engine
+        self.rules = rules
+        self.batch_size = batch_size
+        self.facts = Facts()
+        self.periods: set[str] = set()
+        self.folded = Counter("kinerja_payroll_facts_folded", "Facts folded into the projection",
+                              ["type"], registry=registry)
+        self.month_total = Gauge("kinerja_payroll_projected_total_rupiah",
+                                 "Projected TPP of an open period, all employees",
+                                 ["period"], registry=registry)
+        self.employees = Gauge("kinerja_payroll_projected_employees",
+                               "Employees with a result in an open period", ["period"],
+                               registry=registry)
+
+    async def load_projected(self) -> None:
+        """On start: fold the facts an earlier run already projected."""
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(select(facts.c.envelope).where(facts.c.projected))
+            for row in rows:
+                self.add(row.envelope)
+
+    def add(self, envelope: dict[str, Any]) -> None:
+        """Fold one stored fact into memory."""
+        self.facts.add(envelope)
+        self.periods |= periods_dated_by(envelope)
+        self.folded.labels(envelope["type"]).inc()
+
+    async def refresh_once(self) -> int:
+        """Fold a batch of new facts and recompute the open periods; return how many."""
+        async with self.engine.begin() as conn:
+            rows = (await conn.execute(
+                select(facts.c.event_id, facts.c.envelope)
+                .where(facts.c.projected.is_(False))
+                .limit(self.batch_size)
+                .with_for_update(skip_locked=True))).all()
+            if not rows:
+                return 0
+            for row in rows:
+                self.add(row.envelope)
+            await conn.execute(update(facts).where(facts.c.event_id.in_(
+                [row.event_id for row in rows])).values(projected=True))
+        await self.recompute_open_periods()
+        return len(rows)
+
+    async def recompute_open_periods(self) -> None:
+        """Rewrite the projection of every period facts speak of that is not closed."""
+        async with self.engine.begin() as conn:
+            closed = set((await conn.scalars(select(closes.c.period))).all())
+            index = index_facts(self.facts)
+            for period in sorted(self.periods - closed):
+                try:
+                    results = compute_period(self.facts, period, self.rules, index)
+                except IncompleteFacts as exc:
+                    log.warning("projection_incomplete", period=period, error=str(exc))
+                    continue
+                await self.write(conn, period, results)
+            if closed:
+                await conn.execute(delete(projection).where(projection.c.period.in_(closed)))
+
+    async def write(self, conn: Any, period: str, results: list) -> None:
+        """Replace `period`'s projection rows."""
+        now = datetime.now(WIB)
+        await conn.execute(delete(projection).where(projection.c.period == period))
+        if results:
+            await conn.execute(insert(projection), [
+                {"period": period, "nip": r.nip, "computed_at": now,
+                 "data": {**r.tpp, "mkd_days_per_week": r.mkd_days_per_week}}
+                for r in results])
+        self.month_total.labels(period).set(sum(r.tpp["total_rupiah"] for r in results))
+        self.employees.labels(period).set(len(results))
+
+    async def run_forever(self, interval: float = 1.0) -> None:
+        """Refresh until cancelled; an error is logged and retried, never fatal."""
+        await self.load_projected()
+        await self.recompute_open_periods()
+        while True:
+            try:
+                while await self.refresh_once():
+                    pass
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("projection_refresh_failed")
+            await asyncio.sleep(interval)

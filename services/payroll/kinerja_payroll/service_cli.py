@@ -1,0 +1,161 @@
+"""`kinerja payroll serve | close | export | preview`: the service and its month-end work.
+
+`close`, `export` and `preview` attach to the payroll database of a running platform (the
+configured PostgreSQL, or the embedded one `kinerja run` started); the close's events go to
+payroll's outbox, and the running service's relay publishes them on `kinerja.payroll`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from kinerja_events.types import WIB
+
+
+def add_commands(commands: Any) -> None:
+    """Add the database-backed payroll subcommands to `commands` (a subparsers object)."""
+    serve = commands.add_parser("serve", help="run the payroll service")
+    serve.add_argument("--metrics-port", type=int,
+                       default=int(os.environ.get("KINERJA_METRICS_PORT", "0")),
+                       help="serve Prometheus /metrics on this port (0: off)")
+    serve.set_defaults(func=run_serve)
+    close = commands.add_parser("close", help="close a month: freeze TPP, pay adjustments")
+    close.add_argument("period", help="YYYY-MM")
+    close.set_defaults(func=run_close)
+    export = commands.add_parser("export", help="export the history payroll holds (JSONL)")
+    export.add_argument("--out", required=True, help="the JSONL file to write")
+    export.add_argument("--period", help="only the facts in this close's cut-off, and its close")
+    export.set_defaults(func=run_export)
+    preview = commands.add_parser("preview", help="the open month's projected TPP so far")
+    preview.add_argument("period", help="YYYY-MM")
+    preview.set_defaults(func=run_preview)
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    """Run the payroll service until SIGINT/SIGTERM."""
+    asyncio.run(serve(args.metrics_port))
+    return 0
+
+
+async def serve(metrics_port: int) -> None:
+    """Start the endpoints (embedded where not configured) and the service."""
+    from kinerja_events.embedded import start_endpoints
+    from kinerja_events.observability import (
+        configure_logging, make_registry, start_metrics_server,
+    )
+    from kinerja_events.runtime import run_until_stopped
+    from kinerja_events.settings import load_settings
+
+    from .bootstrap import DATABASE, build_service, load_config
+
+    settings = load_settings()
+    configure_logging(settings.log_level)
+    endpoints = await start_endpoints(settings)
+    registry = make_registry()
+    if metrics_port:
+        start_metrics_server(registry, metrics_port)
+    service = await build_service(endpoints.kafka_bootstrap, endpoints.database_url(DATABASE),
+                                  load_config(), registry)
+
+    async def stop() -> None:
+        await service.stop()
+        await endpoints.stop()
+
+    await run_until_stopped(service.start, stop)
+
+
+async def attach_database() -> Any:
+    """An engine on the running platform's payroll database."""
+    from kinerja_events.embedded import attach_endpoints
+    from kinerja_events.settings import load_settings
+
+    from .bootstrap import DATABASE, open_database
+
+    endpoints = await attach_endpoints(load_settings())
+    return await open_database(endpoints.database_url(DATABASE))
+
+
+def run_close(args: argparse.Namespace) -> int:
+    """Close the period; print its summary and where the CSV went."""
+    return asyncio.run(close(args.period))
+
+
+async def close(period: str) -> int:
+    from kinerja_events.store import PostgresEventStore
+
+    from .bootstrap import load_config
+    from .closing import AlreadyClosed
+    from .fold import IncompleteFacts, Month
+    from .ledger import close_period, write_close_csv
+
+    Month.parse(period)
+    config = load_config()
+    engine = await attach_database()
+    try:
+        done = await close_period(engine, PostgresEventStore(engine), period,
+                                  config.rule_file(), datetime.now(WIB))
+    except (AlreadyClosed, IncompleteFacts) as exc:
+        print(f"kinerja payroll: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        await engine.dispose()
+    files = write_close_csv(done, config.export_dir)
+    print(json.dumps({**done.closed.model_dump(mode="json"),
+                      "adjustments_paid_rupiah": done.adjustments_rupiah,
+                      "adjustments": len(done.adjustments),
+                      "csv": [str(f) for f in files]}, indent=2))
+    return 0
+
+
+def run_export(args: argparse.Namespace) -> int:
+    """Write the history (facts and payroll's events) as JSONL."""
+    return asyncio.run(export(Path(args.out), args.period))
+
+
+async def export(out: Path, period: str | None) -> int:
+    from .ledger import export_history
+
+    engine = await attach_database()
+    try:
+        count = await export_history(engine, out, period)
+    except LookupError as exc:
+        print(f"kinerja payroll: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        await engine.dispose()
+    print(f"wrote {count} events to {out}")
+    return 0
+
+
+def run_preview(args: argparse.Namespace) -> int:
+    """Print the open month's projection, one JSON object per employee."""
+    return asyncio.run(preview(args.period))
+
+
+async def preview(period: str) -> int:
+    from sqlalchemy import select
+
+    from .tables import projection
+
+    engine = await attach_database()
+    try:
+        async with engine.connect() as conn:
+            rows = (await conn.execute(select(projection.c.data)
+                                       .where(projection.c.period == period)
+                                       .order_by(projection.c.nip))).all()
+    finally:
+        await engine.dispose()
+    if not rows:
+        print(f"kinerja payroll: no projection for {period} (closed, or no facts yet)",
+              file=sys.stderr)
+        return 1
+    for row in rows:
+        print(json.dumps(row.data, sort_keys=True, separators=(",", ":")))
+    return 0

@@ -1,0 +1,208 @@
+"""The payroll service through its own broker and database: facts in, a closed month out.
+
+Each module run gets a broker of its own, so the facts on its topics are exactly the ones
+published here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import tempfile
+import uuid
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from aiokafka import AIOKafkaConsumer
+from history import NIP_A, NIP_BOSS, History, worked_example
+from sqlalchemy import func, select
+
+from kinerja_events import topics
+from kinerja_events.embedded import EmbeddedInfra
+from kinerja_events.observability import make_registry
+from kinerja_events.outbox import make_producer
+from kinerja_events.store import PostgresEventStore
+from kinerja_events.topics import kafka_key
+from kinerja_events.types import WIB
+from kinerja_payroll.bootstrap import PayrollConfig, build_service
+from kinerja_payroll.closing import AlreadyClosed
+from kinerja_payroll.ledger import close_period, export_history, write_close_csv
+from kinerja_payroll.offline import compute_file
+from kinerja_payroll.rules import load_default_rules
+from kinerja_payroll.tables import facts, projection, results
+from kinerja_payroll.verify import read_closed_record, verdict
+
+FAST_GROUP = {"session_timeout_ms": 2000, "heartbeat_interval_ms": 300}
+
+
+@pytest.fixture(scope="module")
+async def bus():
+    """A broker for this module alone."""
+    embedded = EmbeddedInfra(Path(tempfile.mkdtemp(prefix="kinerja-bus-")), postgres=False)
+    await embedded.start()
+    yield embedded
+    await embedded.stop()
+
+
+@pytest.fixture(scope="module")
+async def payroll(infra, bus):
+    url = await infra.create_database(f"pay_{uuid.uuid4().hex[:12]}")
+    config = PayrollConfig(export_dir=Path(tempfile.mkdtemp(prefix="kinerja-exports-")))
+    service = await build_service(bus.kafka_bootstrap, url, config, make_registry(),
+                                  **FAST_GROUP)
+    await service.start()
+    service.config = config
+    yield service
+    await service.stop()
+
+
+@pytest.fixture(scope="module")
+async def producer(bus):
+    p = make_producer(bus.kafka_bootstrap)
+    await p.start()
+    yield p
+    await p.stop()
+
+
+def fresh_ids(history: History) -> list[dict]:
+    """The history's envelopes with event ids of their own (several histories share a bus)."""
+    return [{**e, "event_id": str(uuid.uuid4())} for e in history.events]
+
+
+async def publish(producer, envelopes: list[dict]) -> None:
+    for e in envelopes:
+        key = kafka_key(e["type"], e["data"], e["stream_id"])
+        await producer.send_and_wait(topics.SOURCE_TOPIC[e["source"]],
+                                     json.dumps(e).encode(), key=key.encode())
+
+
+async def wait_for_facts(service, count: int, timeout: float = 30) -> None:
+    async with asyncio.timeout(timeout):
+        while True:
+            async with service.engine.connect() as conn:
+                stored = await conn.scalar(select(func.count()).select_from(facts))
+            if stored >= count:
+                return
+            await asyncio.sleep(0.1)
+
+
+async def projected_total(service, period: str, nip: str, timeout: float = 30) -> int:
+    async with asyncio.timeout(timeout):
+        while True:
+            async with service.engine.connect() as conn:
+                data = await conn.scalar(select(projection.c.data).where(
+                    projection.c.period == period, projection.c.nip == nip))
+            if data is not None:
+                return data["total_rupiah"]
+            await asyncio.sleep(0.1)
+
+
+async def read_payroll_topic(bus, until, timeout: float = 20) -> list[dict]:
+    consumer = AIOKafkaConsumer(topics.PAYROLL, bootstrap_servers=bus.kafka_bootstrap,
+                                group_id=None, auto_offset_reset="earliest")
+    await consumer.start()
+    seen: list[dict] = []
+    try:
+        async with asyncio.timeout(timeout):
+            while not until(seen):
+                for batch in (await consumer.getmany(timeout_ms=200)).values():
+                    seen += [json.loads(r.value) for r in batch]
+    finally:
+        await consumer.stop()
+    return seen
+
+
+def late_leave_for_the_absent_day(nip: str) -> dict:
+    """A sick leave, recorded after the close, for the worked example's day without check-in."""
+    h = History(clock=datetime(2026, 11, 3, 9, 0, tzinfo=WIB))
+    h.leave(nip, "SAKIT-1", "2026-10-15", "2026-10-15", kind="sick")
+    return {**h.events[0], "event_id": str(uuid.uuid4())}
+
+
+async def test_the_worked_example_flows_from_the_topics_to_a_closed_month(
+        payroll, producer, bus, tmp_path):
+    history = fresh_ids(worked_example())
+    await publish(producer, history)
+    await publish(producer, history)  # every fact delivered twice: no second effect
+    await wait_for_facts(payroll, len(history))
+    assert await projected_total(payroll, "2026-10", NIP_A) == 4_340_455
+
+    close = await close_period(payroll.engine, PostgresEventStore(payroll.engine), "2026-10",
+                               payroll.config.rule_file(), datetime.now(WIB))
+    by_nip = {r.nip: r.tpp for r in close.results}
+    assert by_nip[NIP_A]["total_rupiah"] == 4_340_455
+    assert by_nip[NIP_A]["productivity_rupiah"] == 2_648_455
+    assert close.closed.employees == 2 and close.closed.total_rupiah == sum(
+        t["total_rupiah"] for t in by_nip.values())
+
+    published = await read_payroll_topic(bus, lambda seen: any(
+        e["type"] == "PayrollClosed" for e in seen))
+    calculated = [e for e in published if e["type"] == "TPPCalculated"]
+    assert {e["data"]["nip"]: e["data"]["total_rupiah"] for e in calculated} == {
+        nip: t["total_rupiah"] for nip, t in by_nip.items()}
+    mkd = [e for e in published if e["type"] == "MKDEligibilityDetermined"]
+    assert {(e["data"]["nip"], e["data"]["period"], e["data"]["days_per_week"]) for e in mkd} \
+        == {(NIP_A, "2026-11", 0), (NIP_BOSS, "2026-11", 0)}
+    [closed] = [e for e in published if e["type"] == "PayrollClosed"]
+    assert closed["data"]["digest"] == close.closed.digest
+    versions_by_key: dict[str, list[int]] = {}
+    for e in published:
+        key = kafka_key(e["type"], e["data"], e["stream_id"])
+        versions_by_key.setdefault(key, []).append(e["stream_version"])
+    assert all(v == sorted(v) for v in versions_by_key.values())  # in stream order per key
+    assert sorted(sum(versions_by_key.values(), [])) == list(range(1, len(close.events()) + 1))
+
+    exported = tmp_path / "history.jsonl"
+    await export_history(payroll.engine, exported, "2026-10")
+    offline = compute_file(exported, "2026-10", load_default_rules())
+    assert [r.tpp for r in offline] == [r.tpp for r in close.results]
+    matched, lines = verdict(read_closed_record(exported, "2026-10"),
+                             [r.tpp for r in offline])
+    assert matched, lines
+
+    [csv_file] = write_close_csv(close, tmp_path)
+    assert f"{NIP_A},2026-10,4500000,2648455,1692000,0,4340455" in csv_file.read_text()
+
+
+async def test_a_fact_arriving_after_the_close_is_paid_as_an_adjustment_at_the_next_close(
+        payroll, producer, bus, tmp_path):
+    store = PostgresEventStore(payroll.engine)
+    rules = payroll.config.rule_file()
+    closed_before = await closed_results(payroll, "2026-10")
+    late = late_leave_for_the_absent_day(NIP_A)
+    async with payroll.engine.connect() as conn:
+        known = await conn.scalar(select(func.count()).select_from(facts))
+    await publish(producer, [late])
+    await wait_for_facts(payroll, known + 1)
+
+    with pytest.raises(AlreadyClosed):
+        await close_period(payroll.engine, store, "2026-10", rules, datetime.now(WIB))
+    november = await close_period(payroll.engine, store, "2026-11", rules, datetime.now(WIB))
+
+    assert await closed_results(payroll, "2026-10") == closed_before  # a closed month never changes
+    everything = tmp_path / "all.jsonl"
+    await export_history(payroll.engine, everything)
+    recomputed = {r.nip: r.tpp["total_rupiah"]
+                  for r in compute_file(everything, "2026-10", rules.rules)}
+    assert recomputed[NIP_A] > 4_340_455  # the absent day is now leave: no TK, no deduction
+    [adjustment] = november.adjustments
+    assert adjustment.nip == NIP_A and adjustment.period == "2026-10"
+    assert adjustment.paid_in_period == "2026-11"
+    assert adjustment.delta_rupiah == recomputed[NIP_A] - 4_340_455
+    assert adjustment.recomputed_total == recomputed[NIP_A]
+
+    published = await read_payroll_topic(bus, lambda seen: any(
+        e["type"] == "TPPAdjusted" for e in seen))
+    [wire] = [e for e in published if e["type"] == "TPPAdjusted"]
+    assert wire["data"]["delta_rupiah"] == adjustment.delta_rupiah
+
+    december = await close_period(payroll.engine, store, "2026-12", rules, datetime.now(WIB))
+    assert december.adjustments == []  # paid once; nothing owed twice
+
+
+async def closed_results(service, period: str) -> dict[str, dict]:
+    async with service.engine.connect() as conn:
+        rows = await conn.execute(select(results.c.nip, results.c.data)
+                                  .where(results.c.period == period))
+        return {row.nip: row.data for row in rows}
