@@ -37,6 +37,9 @@ class AttendanceConfig:
 
     keys: Keys = field(default_factory=lambda: Keys(DEV_GATEWAY_KEY.encode(), DEV_HR_KEY.encode()))
     limits: AttendanceLimits = field(default_factory=AttendanceLimits)
+    # Simulations only (the demo, end-to-end tests): take the gateway's `sent_at` as the time
+    # received, so a past month can be replayed through the real rules. Never in production.
+    trust_gateway_clock: bool = False
 
 
 def load_config(env: Mapping[str, str] = os.environ) -> AttendanceConfig:
@@ -91,8 +94,8 @@ class AttendanceService:
 
 
 async def build_service(kafka_bootstrap: str, database_url: str, config: AttendanceConfig,
-                        registry: CollectorRegistry, group_prefix: str = "attendance"
-                        ) -> AttendanceService:
+                        registry: CollectorRegistry, group_prefix: str = "attendance",
+                        **consumer_options: Any) -> AttendanceService:
     """Wire the attendance service on a Kafka cluster and its own database.
 
     `group_prefix` names its consumer groups (one instance set per prefix)."""
@@ -106,13 +109,18 @@ async def build_service(kafka_bootstrap: str, database_url: str, config: Attenda
     codec = make_codec()
     handler = CommandHandler(engine=engine, store=PostgresEventStore(engine, codec), codec=codec,
                              keys=config.keys, limits=config.limits,
-                             metrics=make_metrics(registry))
+                             metrics=make_metrics(registry),
+                             trust_gateway_clock=config.trust_gateway_clock)
+    if config.trust_gateway_clock:
+        log.warning("simulated_clock", detail="received_at is taken from the gateway's sent_at")
     broker = KafkaBroker(kafka_bootstrap, logger=None)
     subscribe_inbox(broker, topics.HR, topics.MKD, consumer=f"{group_prefix}-reference",
-                    engine=engine, effect=keep_reference_fact, codec=codec)
+                    engine=engine, effect=keep_reference_fact, codec=codec, registry=registry,
+                    **consumer_options)
 
     @broker.subscriber(topics.commands_topic("attendance"), group_id=f"{group_prefix}-commands",
-                       ack_policy=AckPolicy.NACK_ON_ERROR, auto_offset_reset="earliest")
+                       ack_policy=AckPolicy.NACK_ON_ERROR, auto_offset_reset="earliest",
+                       **consumer_options)
     async def on_command(body: Any, message: Any = Context("message")) -> None:
         await handler.handle_message(message.body, message.headers.get(SIGNATURE_HEADER))
 

@@ -99,6 +99,7 @@ class CommandHandler:
     keys: Keys
     limits: AttendanceLimits
     metrics: Metrics
+    trust_gateway_clock: bool = False
 
     def __post_init__(self) -> None:
         self._adapter: TypeAdapter[Any] = TypeAdapter(AttendanceCommand)
@@ -112,13 +113,18 @@ class CommandHandler:
             command = self.parse(body, signature)
             kind = command.type
             with correlation(command.command_id, command_type=kind):
-                return await self.decide_command(command, received_at or datetime.now(WIB))
+                return await self.decide_command(command, received_at or self.now(command))
         except Refused as refusal:
             self.metrics.refused.labels(refusal.reason).inc()
             log.warning("command_refused", reason=refusal.reason, detail=refusal.detail[:300])
             return None
         finally:
             self.metrics.latency.labels(kind).observe(time.perf_counter() - started)
+
+    def now(self, command: Any) -> datetime:
+        """When the command was received: the wall clock, or — only in a simulation that
+        replays a past month — the gateway's `sent_at`."""
+        return command.sent_at if self.trust_gateway_clock else datetime.now(WIB)
 
     def parse(self, body: bytes, signature: str | bytes | None) -> Any:
         """The command in `body`, if it is well formed and signed with its type's key."""
