@@ -31,7 +31,8 @@ def add_commands(parser: argparse.ArgumentParser) -> None:
     explain = commands.add_parser("explain", help="explain one employee's TPP for a period")
     explain.add_argument("nip")
     explain.add_argument("period", help="YYYY-MM")
-    explain.add_argument("--events", required=True, help="history JSONL, one envelope a line")
+    explain.add_argument("--events", help="history JSONL, one envelope a line "
+                         "(default: every fact the running platform's payroll holds)")
     explain.add_argument("--rules", help="rule file (default: the packaged jabar-2026)")
     explain.set_defaults(func=run_explain)
     verify = commands.add_parser(
@@ -120,6 +121,10 @@ def _load(args: argparse.Namespace):
     except (ValueError, OSError) as exc:
         kind = "rule file" if isinstance(exc, (RuleFileError, OSError)) else "period"
         return _fail(f"{kind}: {exc}", EXIT_FAILED)
+    if getattr(args, "events", None) is None:
+        from .service_cli import load_stored_facts
+
+        return load_stored_facts(), rules
     try:
         facts = read_history(args.events)
     except HistoryError as exc:

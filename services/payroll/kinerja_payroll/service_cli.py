@@ -82,6 +82,23 @@ async def attach_database() -> Any:
     return await open_database(endpoints.database_url(DATABASE))
 
 
+def load_stored_facts() -> Any:
+    """Every fact the running platform's payroll holds (for `explain` without a file)."""
+    return asyncio.run(_load_stored_facts())
+
+
+async def _load_stored_facts() -> Any:
+    from .facts import build_facts
+    from .ledger import load_envelopes
+
+    engine = await attach_database()
+    try:
+        async with engine.connect() as conn:
+            return build_facts(await load_envelopes(conn))
+    finally:
+        await engine.dispose()
+
+
 def run_close(args: argparse.Namespace) -> int:
     """Close the period; print its summary and where the CSV went."""
     return asyncio.run(close(args.period))
