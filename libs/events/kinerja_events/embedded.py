@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import os
 import socket
 import subprocess
 import time
@@ -28,6 +30,12 @@ from .db import ensure_database, service_database_url
 from .settings import Settings
 
 DEFAULT_PARTITIONS = 3
+ENDPOINTS_FILE = "endpoints.json"
+NOT_RUNNING = "the platform is not running: start it with `make run`"
+
+
+class PlatformNotRunning(RuntimeError):
+    """No running `kinerja run` to attach to (no endpoints file, or its process is gone)."""
 
 
 class EmbeddedInfra:
@@ -181,6 +189,75 @@ async def start_endpoints(settings: Settings) -> Endpoints:
         database_base_url=settings.database_url or infra.database_url("postgres"),
         infra=infra,
     )
+
+
+def endpoints_path(data_dir: Path | str) -> Path:
+    """Where `kinerja run` records its endpoints: `data_dir/endpoints.json`."""
+    return Path(data_dir) / ENDPOINTS_FILE
+
+
+def write_endpoints_file(data_dir: Path | str, endpoints: Endpoints) -> Path:
+    """Record `endpoints` (and this process's pid) in `data_dir/endpoints.json`, so admin
+    commands run next to `kinerja run` can attach to it. Returns the file's path."""
+    path = endpoints_path(data_dir)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    record = {"kafka_bootstrap": endpoints.kafka_bootstrap,
+              "database_base_url": endpoints.database_base_url, "pid": os.getpid()}
+    partial = path.with_suffix(".json.tmp")
+    partial.write_text(json.dumps(record, indent=2) + "\n")
+    partial.replace(path)  # readers never see a half-written file
+    return path
+
+
+def remove_endpoints_file(data_dir: Path | str) -> None:
+    """Remove `data_dir/endpoints.json` if it is there."""
+    endpoints_path(data_dir).unlink(missing_ok=True)
+
+
+async def attach_endpoints(settings: Settings) -> Endpoints:
+    """The endpoints of the running platform, for admin commands; never starts or stops anything.
+
+    Uses `settings.kafka` / `settings.database_url` where set; whatever they leave empty comes
+    from the endpoints file of a running `kinerja run` under `settings.data_dir`. Raises
+    `PlatformNotRunning` when that file is absent, unreadable, or its process is gone.
+    """
+    if not settings.embedded_kafka and not settings.embedded_database:
+        return Endpoints(settings.kafka, settings.database_url, None)
+    record = read_endpoints_file(settings.data_dir)
+    return Endpoints(
+        kafka_bootstrap=settings.kafka or record["kafka_bootstrap"],
+        database_base_url=settings.database_url or record["database_base_url"],
+        infra=None,
+    )
+
+
+def read_endpoints_file(data_dir: Path | str) -> dict[str, Any]:
+    """The record `write_endpoints_file` left, if its process is alive."""
+    path = endpoints_path(data_dir)
+    try:
+        record = json.loads(path.read_text())
+        pid = int(record["pid"])
+        str(record["kafka_bootstrap"]), str(record["database_base_url"])
+    except FileNotFoundError:
+        raise PlatformNotRunning(NOT_RUNNING) from None
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise PlatformNotRunning(f"{NOT_RUNNING} ({path} is unreadable: {exc})") from None
+    if not process_alive(pid):
+        raise PlatformNotRunning(f"{NOT_RUNNING} (process {pid} of {path} is gone)")
+    return record
+
+
+def process_alive(pid: int) -> bool:
+    """True if a process `pid` exists (signal 0 probes without signalling)."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def free_port() -> int:

@@ -26,10 +26,24 @@ async def wait_for_stop_signal() -> None:
 
 async def run_until_stopped(start: Callable[[], Awaitable[None]],
                             stop: Callable[[], Awaitable[None]]) -> None:
-    """`start()`, wait for a stop signal, then `stop()` (also when start fails half way)."""
+    """`start()`, wait for SIGINT/SIGTERM, then `stop()`.
+
+    The signal handlers are installed before `start()`, so a stop signal while starting cancels
+    the start and still stops everything it started; a failed start also ends in `stop()`.
+    """
+    signalled = asyncio.create_task(wait_for_stop_signal(), name="stop-signal")
+    await asyncio.sleep(0)  # let it install the signal handlers
+    starting = asyncio.create_task(start(), name="start")
     try:
-        await start()
-        await wait_for_stop_signal()
+        await asyncio.wait({signalled, starting}, return_when=asyncio.FIRST_COMPLETED)
+        if starting.done():
+            starting.result()  # a failed start raises here
+            await signalled
+        else:
+            starting.cancel()
+            await asyncio.gather(starting, return_exceptions=True)
         log.info("stopping")
     finally:
+        signalled.cancel()
+        await asyncio.gather(signalled, return_exceptions=True)
         await stop()

@@ -122,9 +122,14 @@ def _load(args: argparse.Namespace):
         kind = "rule file" if isinstance(exc, (RuleFileError, OSError)) else "period"
         return _fail(f"{kind}: {exc}", EXIT_FAILED)
     if getattr(args, "events", None) is None:
+        from kinerja_events.embedded import PlatformNotRunning
+
         from .service_cli import load_stored_facts
 
-        return load_stored_facts(), rules
+        try:
+            return load_stored_facts(), rules
+        except PlatformNotRunning as exc:
+            return _fail(f"{exc} (or give --events HISTORY.jsonl)", EXIT_FAILED)
     try:
         facts = read_history(args.events)
     except HistoryError as exc:

@@ -14,6 +14,7 @@ import os
 import sys
 from datetime import datetime
 from pathlib import Path
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from kinerja_events.types import WIB
@@ -99,9 +100,22 @@ async def _load_stored_facts() -> Any:
         await engine.dispose()
 
 
+def attached(command: Callable[..., Coroutine[Any, Any, int]]) -> Callable[..., int]:
+    """Run an admin command; a platform that is not running is a clear error, not a trace."""
+    def run(*args: Any) -> int:
+        from kinerja_events.embedded import PlatformNotRunning
+
+        try:
+            return asyncio.run(command(*args))
+        except PlatformNotRunning as exc:
+            print(f"kinerja payroll: {exc}", file=sys.stderr)
+            return 1
+    return run
+
+
 def run_close(args: argparse.Namespace) -> int:
     """Close the period; print its summary and where the CSV went."""
-    return asyncio.run(close(args.period))
+    return attached(close)(args.period)
 
 
 async def close(period: str) -> int:
@@ -133,7 +147,7 @@ async def close(period: str) -> int:
 
 def run_export(args: argparse.Namespace) -> int:
     """Write the history (facts and payroll's events) as JSONL."""
-    return asyncio.run(export(Path(args.out), args.period))
+    return attached(export)(Path(args.out), args.period)
 
 
 async def export(out: Path, period: str | None) -> int:
@@ -153,7 +167,7 @@ async def export(out: Path, period: str | None) -> int:
 
 def run_preview(args: argparse.Namespace) -> int:
     """Print the open month's projection, one JSON object per employee."""
-    return asyncio.run(preview(args.period))
+    return attached(preview)(args.period)
 
 
 async def preview(period: str) -> int:
