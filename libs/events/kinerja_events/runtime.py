@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import signal
 from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
 
 import structlog
 
@@ -47,3 +48,42 @@ async def run_until_stopped(start: Callable[[], Awaitable[None]],
         signalled.cancel()
         await asyncio.gather(signalled, return_exceptions=True)
         await stop()
+
+
+class Service(Protocol):
+    """What a service's composition root returns."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+BuildService = Callable[[str, str, Any], Awaitable[Service]]
+
+
+async def serve_service(build: BuildService, database: str, metrics_port: int) -> None:
+    """Run one service process: settings, logging, endpoints (embedded where not configured),
+    metrics, then `build(kafka_bootstrap, database_url, registry)` until a stop signal."""
+    from .embedded import start_endpoints
+    from .observability import configure_logging, make_registry, start_metrics_server
+    from .settings import load_settings
+
+    settings = load_settings()
+    configure_logging(settings.log_level)
+    endpoints = await start_endpoints(settings)
+    registry = make_registry()
+    if metrics_port:
+        start_metrics_server(registry, metrics_port)
+    service: list[Service] = []
+
+    async def start() -> None:
+        service.append(await build(endpoints.kafka_bootstrap, endpoints.database_url(database),
+                                   registry))
+        await service[0].start()
+
+    async def stop() -> None:
+        if service:
+            await service[0].stop()
+        await endpoints.stop()
+
+    await run_until_stopped(start, stop)

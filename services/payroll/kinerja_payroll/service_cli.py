@@ -46,30 +46,14 @@ def run_serve(args: argparse.Namespace) -> int:
 
 
 async def serve(metrics_port: int) -> None:
-    """Start the endpoints (embedded where not configured) and the service."""
-    from kinerja_events.embedded import start_endpoints
-    from kinerja_events.observability import (
-        configure_logging, make_registry, start_metrics_server,
-    )
-    from kinerja_events.runtime import run_until_stopped
-    from kinerja_events.settings import load_settings
+    """Run the payroll service (embedded infrastructure where not configured)."""
+    from kinerja_events.runtime import serve_service
 
     from .bootstrap import DATABASE, build_service, load_config
 
-    settings = load_settings()
-    configure_logging(settings.log_level)
-    endpoints = await start_endpoints(settings)
-    registry = make_registry()
-    if metrics_port:
-        start_metrics_server(registry, metrics_port)
-    service = await build_service(endpoints.kafka_bootstrap, endpoints.database_url(DATABASE),
-                                  load_config(), registry)
-
-    async def stop() -> None:
-        await service.stop()
-        await endpoints.stop()
-
-    await run_until_stopped(service.start, stop)
+    config = load_config()
+    await serve_service(lambda kafka, url, registry: build_service(kafka, url, config, registry),
+                        DATABASE, metrics_port)
 
 
 async def attach_database() -> Any:
