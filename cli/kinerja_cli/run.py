@@ -40,7 +40,6 @@ SERVICE_MODULES: dict[str, str] = {
 }
 # Deterministic ids of the demo's facts: the same fact gets the same event_id on every run.
 DEMO_NAMESPACE = UUID("5b0e6a52-3c1e-4f7e-9a57-6b696e65726a")
-DEMO_EFFECTIVE = date(2020, 1, 2)  # the demo employees' start: before any simulated month
 REFERENCE_WAIT_SECONDS = 60.0
 DECIDED_WAIT_SECONDS = 120.0
 
@@ -187,7 +186,10 @@ class Platform:
         producer = make_producer(self.endpoints.kafka_bootstrap)
         await producer.start()
         try:
-            reference = reference_envelopes(demo_reference_data(people, DEMO_EFFECTIVE))
+            # The organisation starts with its first simulated month, so no earlier month
+            # (without facts, hence all absent) weighs on MKD eligibility.
+            start = date.fromisoformat(f"{period}-01")
+            reference = reference_envelopes(demo_reference_data(people, start), start)
             await publish_envelopes(producer, codec, reference)
             await wait_for_employees(self.database_url("attendance"), [p.nip for p in people])
             gateway_key = self.configs["attendance"].keys.gateway
@@ -242,24 +244,29 @@ def demo_event_id(source: str, stream_id: str, stream_version: int) -> UUID:
 
 
 def sealed(data: Any, *, source: str, stream_id: str, stream_version: int,
-           occurred_at: datetime) -> Any:
+           occurred_at: datetime, id_key: str | None = None) -> Any:
     """A demo envelope: deterministic id, and `recorded_at` = `occurred_at`, so a re-run
     republishes byte-identical envelopes (payroll refuses one event id with two contents)."""
     from kinerja_events.envelope import new_event, seal
 
     event = new_event(data, occurred_at,
-                      event_id=demo_event_id(source, stream_id, stream_version))
+                      event_id=demo_event_id(source, id_key or stream_id, stream_version))
     return seal(event, source=source, stream_id=stream_id, stream_version=stream_version,
                 recorded_at=occurred_at)
 
 
-def reference_envelopes(records: Iterable[Any]) -> list[Any]:
-    """The HR import's envelopes of the demo's reference records (one stream each)."""
+def reference_envelopes(records: Iterable[Any], effective: date) -> list[Any]:
+    """The HR import's envelopes of the demo's reference records, effective from `effective`.
+
+    Their ids depend on `effective`: a later month's run registers the (already registered)
+    employees again under new ids — the earliest registration keeps counting — and never
+    re-uses an id for other content."""
     from kinerja_cli.demo import reference_stream_id
 
-    occurred_at = datetime.combine(DEMO_EFFECTIVE, time(8, 0), wib())
+    occurred_at = datetime.combine(effective - timedelta(days=1), time(8, 0), wib())
     return [sealed(data, source="hr", stream_id=reference_stream_id(data), stream_version=1,
-                   occurred_at=occurred_at) for data in records]
+                   occurred_at=occurred_at, id_key=f"{reference_stream_id(data)}@{effective}")
+            for data in records]
 
 
 def fact_stream_id(data: Any) -> str:
