@@ -63,8 +63,12 @@ class Facts:
     - `positions`: code -> (key, kelas_jabatan, public_service, name)
     - `leaves`: leave_id -> (key, nip, kind, start_date, end_date); `cancelled_leaves`: ids
     - `travels`: travel_id -> (key, nip, start_date, end_date)
-    - `activities`: activity_id -> (key, nip, work_date, task_code, minutes)
-    - `decisions`: activity_id -> (key, approved_minutes or None for a rejection, approver_nip)
+    - `activities`: activity_id -> [logged, decision], a two-slot list where
+      `logged` = (key, nip, work_date, task_code, minutes) of the latest `ActivityLogged` and
+      `decision` = (key, approved_minutes or None for a rejection, approver_nip) of the latest
+      decision, each None until one arrives. One table for both (rather than two) saves the
+      fold a second lookup per activity — a province-scale history is mostly activities and
+      their decisions — at a few MiB more per million events than two tables.
     - `ratings`: (rater, ratee, period) -> (key, relation, sum of the seven scores)
     - `ikps`: ikp_id -> (key, assignee_nip, period, due_date, title)
     - `ikp_completions`: ikp_id -> earliest completed_at
@@ -79,8 +83,7 @@ class Facts:
         self.leaves: dict[str, tuple] = {}
         self.cancelled_leaves: set[str] = set()
         self.travels: dict[str, tuple] = {}
-        self.activities: dict[str, tuple] = {}
-        self.decisions: dict[str, tuple] = {}
+        self.activities: dict[str, list[tuple | None]] = {}
         self.ratings: dict[tuple[str, str, str], tuple] = {}
         self.ikps: dict[str, tuple] = {}
         self.ikp_completions: dict[str, datetime] = {}
@@ -96,18 +99,28 @@ class Facts:
         """
         if isinstance(envelope, dict):
             envelope = self._decode(envelope)
-        event_int = envelope.event_id.int
         if fingerprint is None:
             fingerprint = hash(envelope.model_dump_json())
-        known = self.seen.get(event_int)
-        if known is not None:
+        return self.add_envelope(envelope, fingerprint)
+
+    def add_envelope(self, envelope: Any, fingerprint: int) -> bool:
+        """`add` for a validated envelope model and its fingerprint (the offline hot path)."""
+        event_int = envelope.event_id.int
+        seen = self.seen
+        size = len(seen)
+        # One hash-table probe for both "seen before?" and "remember it" (a million of them).
+        known = seen.setdefault(event_int, fingerprint)
+        if len(seen) == size:
             if known != fingerprint:
                 raise ConflictingEvent(str(envelope.event_id))
             return False
         handler = _HANDLERS.get(envelope.type)
         if handler is not None:
-            handler(self, envelope.data, (envelope.occurred_at, event_int))
-        self.seen[event_int] = fingerprint
+            try:
+                handler(self, envelope.data, (envelope.occurred_at, event_int))
+            except BaseException:
+                del seen[event_int]  # not recorded after all
+                raise
         return True
 
     def employee(self, nip: str) -> EmployeeFacts:
@@ -190,20 +203,33 @@ def _travel_recorded(facts: Facts, d: Any, key: Key) -> None:
     _keep_latest(facts.travels, d.travel_id, (key, d.nip, d.start_date, d.end_date))
 
 
+def _activity_slots(facts: Facts, activity_id: str) -> list[tuple | None]:
+    slots = facts.activities.get(activity_id)
+    if slots is None:
+        slots = facts.activities[activity_id] = [None, None]
+    return slots
+
+
 def _activity_logged(facts: Facts, d: Any, key: Key) -> None:
-    current = facts.activities.get(d.activity_id)  # _keep_latest, inlined on the hot path
+    slots = _activity_slots(facts, d.activity_id)
+    current = slots[0]
     if current is None or key > current[0]:
-        facts.activities[d.activity_id] = (key, d.nip, d.work_date, d.task_code, d.minutes)
+        slots[0] = (key, d.nip, d.work_date, d.task_code, d.minutes)
+
+
+def _activity_decided(facts: Facts, activity_id: str, row: tuple) -> None:
+    slots = _activity_slots(facts, activity_id)
+    current = slots[1]
+    if current is None or row[0] > current[0]:
+        slots[1] = row
 
 
 def _activity_approved(facts: Facts, d: Any, key: Key) -> None:
-    current = facts.decisions.get(d.activity_id)
-    if current is None or key > current[0]:
-        facts.decisions[d.activity_id] = (key, d.approved_minutes, d.approver_nip)
+    _activity_decided(facts, d.activity_id, (key, d.approved_minutes, d.approver_nip))
 
 
 def _activity_rejected(facts: Facts, d: Any, key: Key) -> None:
-    _keep_latest(facts.decisions, d.activity_id, (key, None, d.approver_nip))
+    _activity_decided(facts, d.activity_id, (key, None, d.approver_nip))
 
 
 def _rating_given(facts: Facts, d: Any, key: Key) -> None:

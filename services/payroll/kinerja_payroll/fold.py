@@ -58,6 +58,7 @@ from __future__ import annotations
 
 import calendar as _calendar
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from datetime import date, datetime, time, timedelta
@@ -83,6 +84,18 @@ def round_half_away(x: Fraction) -> int:
     n, d = abs(x.numerator), x.denominator
     q = (2 * n + d) // (2 * d)
     return q if x >= 0 else -q
+
+
+def _exact_sum(values: Iterable[Fraction]) -> Fraction:
+    """Σ `values`, exactly: each distinct value times its count.
+
+    The day cuts of a month are a handful of distinct Fractions (the rule set's bands)
+    repeated on many days; counting them costs a hash each, adding them a gcd each.
+    """
+    counts: dict[Fraction, int] = {}
+    for value in values:
+        counts[value] = counts.get(value, 0) + 1
+    return sum((value * n for value, n in counts.items()), ZERO)
 
 
 def format_ratio(x: Fraction) -> str:
@@ -158,11 +171,11 @@ def index_facts(facts: Facts) -> Index:
             idx.leaves[nip].append((start, end, leave_id, kind))
     for travel_id, (_, nip, start, end) in facts.travels.items():
         idx.travels[nip].append((start, end, travel_id))
-    decisions = facts.decisions
-    for activity_id, (_, nip, work_date, task_code, _logged) in facts.activities.items():
-        decision = decisions.get(activity_id)
-        if decision is not None and decision[1] is not None:
-            idx.minutes[nip].append((work_date, decision[1], activity_id, task_code))
+    minutes = idx.minutes
+    for activity_id, (logged, decision) in facts.activities.items():
+        # Counted: logged, and the latest decision is an approval (reading 3).
+        if logged is not None and decision is not None and decision[1] is not None:
+            minutes[logged[1]].append((logged[2], decision[1], activity_id, logged[3]))
     for (rater, ratee, period), (_, relation, total) in facts.ratings.items():
         idx.ratings[(ratee, period)].append((rater, relation, Fraction(total, 7)))
     for ikp_id, (_, assignee, period, due, title) in facts.ikps.items():
@@ -224,7 +237,9 @@ class Assessment:
 
     @cached_property
     def C(self) -> Fraction:
-        return min(self.rules.cut_cap, sum((d.cut for d in self.days if d.status != "leave"), ZERO))
+        cuts = (cut for d in self.days if d.status != "leave"
+                for cut in (d.tl_cut, d.psw_cut, d.tk_cut) if cut)
+        return min(self.rules.cut_cap, _exact_sum(cuts))
 
     @cached_property
     def B_e(self) -> Fraction:
@@ -367,33 +382,66 @@ def _in_any(day: date, ranges: list[tuple]) -> tuple | None:
     return None
 
 
-def assess_days(emp: EmployeeFacts, idx: Index, month: Month, facts: Facts, rules: RuleSet,
-                window: tuple[date, date], work_days: list[date]) -> list[Day]:
-    """The status and cut of each working day of `month` on which `emp` is employed."""
+def _employed_days(work_days: list[date], window: tuple[date, date]) -> list[date]:
     first, last = window
-    days = [d for d in work_days if first <= d <= last]
-    wanted = set(days)
+    return [d for d in work_days if first <= d <= last]
+
+
+def _earliest_check_ins(emp: EmployeeFacts, wanted: set[date]) -> dict[date, datetime]:
+    """The earliest check-in of each WIB date in `wanted` that has one."""
     ins: dict[date, datetime] = {}
     for at in emp.check_ins:
         d = at.date()
-        if d in wanted and (d not in ins or at < ins[d]):
-            ins[d] = at
+        if d in wanted:
+            current = ins.get(d)
+            if current is None or at < current:
+                ins[d] = at
+    return ins
+
+
+def _excused(d: date, leaves: list[tuple], travels: list[tuple]) -> tuple[str, tuple] | None:
+    """("leave" | "travel", the leave / travel row) when §3 steps 1–2 decide `d`, else None."""
+    leave = _in_any(d, leaves)
+    if leave is not None:
+        return "leave", leave
+    travel = _in_any(d, travels)
+    if travel is not None:
+        return "travel", travel
+    return None
+
+
+def assess_days(emp: EmployeeFacts, idx: Index, month: Month, facts: Facts, rules: RuleSet,
+                window: tuple[date, date], work_days: list[date]) -> list[Day]:
+    """The status and cut of each working day of `month` on which `emp` is employed."""
+    days = _employed_days(work_days, window)
+    wanted = set(days)
+    ins = _earliest_check_ins(emp, wanted)
     outs: dict[date, list[datetime]] = defaultdict(list)
     for at in emp.check_outs:
-        if at.date() in wanted:
-            outs[at.date()].append(at)
+        d = at.date()
+        if d in wanted:
+            outs[d].append(at)
     leaves, travels = idx.leaves.get(emp.nip, []), idx.travels.get(emp.nip, [])
     return [_assess_day(d, ins.get(d), outs.get(d, []), leaves, travels, rules) for d in days]
 
 
+def absent_days(emp: EmployeeFacts, idx: Index, window: tuple[date, date],
+                work_days: list[date]) -> int | None:
+    """TK of `assess_days` (same §3 order) without building the days; None when no day."""
+    days = _employed_days(work_days, window)
+    if not days:
+        return None
+    ins = _earliest_check_ins(emp, set(days))
+    leaves, travels = idx.leaves.get(emp.nip, []), idx.travels.get(emp.nip, [])
+    return sum(1 for d in days if d not in ins and _excused(d, leaves, travels) is None)
+
+
 def _assess_day(d: date, check_in: datetime | None, check_outs: list[datetime],
                 leaves: list[tuple], travels: list[tuple], rules: RuleSet) -> Day:
-    leave = _in_any(d, leaves)
-    if leave is not None:
-        return Day(d, "leave", reference=leave[2])
-    travel = _in_any(d, travels)
-    if travel is not None:
-        return Day(d, "travel", reference=travel[2])
+    excused = _excused(d, leaves, travels)
+    if excused is not None:
+        status, row = excused
+        return Day(d, status, reference=row[2])
     if check_in is None:
         return Day(d, "absent", tk_cut=rules.absent_cut)
     start_t, end_t = rules.schedule[d.isoweekday()]
@@ -458,25 +506,36 @@ def assess(facts: Facts, idx: Index, nip: str, month: Month, rules: RuleSet,
 
 
 # --- MKD -----------------------------------------------------------------------------------
-def tk_of(facts: Facts, idx: Index, nip: str, month: Month, rules: RuleSet) -> int | None:
+def tk_of(facts: Facts, idx: Index, nip: str, month: Month, rules: RuleSet,
+          work_days: list[date] | None = None) -> int | None:
     """TK of `nip` in `month`, or None when the employee has no result that month."""
     emp = facts.employees.get(nip)
     window = employment_window(emp, month) if emp is not None else None
     if window is None:
         return None
-    days = assess_days(emp, idx, month, facts, rules, window, working_days(month, facts, rules))
-    return sum(1 for d in days if d.status == "absent") if days else None
+    if work_days is None:
+        work_days = working_days(month, facts, rules)
+    return absent_days(emp, idx, window, work_days)
 
 
-def decide_mkd(a: Assessment, facts: Facts, idx: Index) -> tuple[int, tuple[str, ...]]:
-    """MKD days per week for the month after `a.month`, with reason codes (RULES.md §8)."""
+def decide_mkd(a: Assessment, facts: Facts, idx: Index,
+               work_days_of: dict[Month, list[date]] | None = None) -> tuple[int, tuple[str, ...]]:
+    """MKD days per week for the month after `a.month`, with reason codes (RULES.md §8).
+
+    `work_days_of` optionally gives the working days of the history months, so that a fold
+    over thousands of employees computes each month's calendar once.
+    """
     rules = a.rules
     if a.position is not None and a.position[2]:
         return 0, ("public_service",)
     history = []
     for back in range(rules.mkd_history_months):
         month = a.month.shift(-back)
-        tk = a.tk if back == 0 else tk_of(facts, idx, a.nip, month, rules)
+        if back == 0:
+            tk = a.tk
+        else:
+            work_days = work_days_of.get(month) if work_days_of is not None else None
+            tk = tk_of(facts, idx, a.nip, month, rules, work_days)
         if tk is not None and tk >= rules.mkd_history_tk_threshold:
             history.append(f"tk_history:{month}")
     if history:
@@ -520,9 +579,11 @@ def compute_period(facts: Facts, period: str, rules: RuleSet,
                         ((a.nip, a) for a in assessments if a.position is None))
         )
     next_period = str(month.shift(1))
+    history = {m: working_days(m, facts, rules)
+               for m in (month.shift(-back) for back in range(1, rules.mkd_history_months))}
     results = []
     for a in assessments:
-        days, reasons = decide_mkd(a, facts, idx)
+        days, reasons = decide_mkd(a, facts, idx, history)
         results.append(PayrollResult(a.nip, a.tpp_calculated(), next_period, days, reasons))
     return results
 
