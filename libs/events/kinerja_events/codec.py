@@ -77,12 +77,12 @@ class Codec:
 
     def decode(self, payload: str | bytes | dict[str, Any]) -> EnvelopeBase:
         """Validate one envelope; raise `ContractError` naming the first bad field."""
-        raw = payload if isinstance(payload, dict) else _load_object(payload)
+        raw = payload if isinstance(payload, dict) else load_object(payload)
         raw = self.registry.upcast(raw)
         try:
             return self.registry.models[raw["type"]].model_validate(raw)
         except ValidationError as exc:
-            raise _contract_error(exc) from None
+            raise contract_error(exc) from None
 
     def encode(self, envelope: EnvelopeBase) -> bytes:
         """The envelope as compact UTF-8 JSON."""
@@ -94,17 +94,19 @@ def make_codec(registry: Registry | None = None) -> Codec:
     return Codec(registry or Registry())
 
 
-def _load_object(payload: str | bytes) -> dict[str, Any]:
+def load_object(payload: str | bytes) -> dict[str, Any]:
+    """The JSON object in `payload`; `ContractError` on field `(json)` if it is none."""
     try:
         raw = json.loads(payload)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ContractError("(json)", f"not valid JSON: {exc}") from None
     if not isinstance(raw, dict):
-        raise ContractError("(json)", "an envelope must be a JSON object")
+        raise ContractError("(json)", "a message must be a JSON object")
     return raw
 
 
-def _contract_error(exc: ValidationError) -> ContractError:
+def contract_error(exc: ValidationError) -> ContractError:
+    """The first error of a pydantic validation, as a `ContractError` naming its field."""
     first = exc.errors()[0]
     loc = ".".join(str(part) for part in first["loc"])
     return ContractError(loc or "(envelope)", first["msg"])

@@ -8,7 +8,6 @@ consumer). A valid command is decided once per `command_id`: the stored outcome 
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from kinerja_events.codec import Codec
+from kinerja_events.codec import Codec, ContractError, contract_error, load_object
 from kinerja_events.commands import AttendanceCommand, CheckIn, CheckOut
 from kinerja_events.envelope import NewEvent
 from kinerja_events.events import EnvelopeBase
@@ -129,20 +128,16 @@ class CommandHandler:
     def parse(self, body: bytes, signature: str | bytes | None) -> Any:
         """The command in `body`, if it is well formed and signed with its type's key."""
         try:
-            raw = json.loads(body)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise Refused("malformed", f"not JSON: {exc}") from None
-        if not isinstance(raw, dict):
-            raise Refused("malformed", "a command must be a JSON object")
+            raw = load_object(body)
+        except ContractError as exc:
+            raise Refused("malformed", str(exc)) from None
         key = self.keys.gateway if raw.get("type") in GATEWAY_TYPES else self.keys.hr
         if not verify(body, signature, key):
             raise Refused("bad_signature", f"type {raw.get('type')!r}")
         try:
             return self._adapter.validate_python(raw)
         except ValidationError as exc:
-            first = exc.errors()[0]
-            raise Refused("malformed", f"{'.'.join(map(str, first['loc']))}: {first['msg']}"
-                          ) from None
+            raise Refused("malformed", str(contract_error(exc))) from None
 
     async def decide_command(self, command: Any, received_at: datetime
                              ) -> list[EnvelopeBase] | CommandRejected:
