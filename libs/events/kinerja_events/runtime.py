@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import os
 import signal
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
@@ -87,3 +89,19 @@ async def serve_service(build: BuildService, database: str, metrics_port: int) -
         await endpoints.stop()
 
     await run_until_stopped(start, stop)
+
+
+def add_serve_command(commands: Any, help_line: str,
+                      serve: Callable[[int], Awaitable[None]]) -> None:
+    """Add `serve [--metrics-port N]` to a service's subcommands; it runs `serve(port)` until a
+    stop signal."""
+    parser = commands.add_parser("serve", help=help_line)
+    parser.add_argument("--metrics-port", type=int,
+                        default=int(os.environ.get("KINERJA_METRICS_PORT", "0")),
+                        help="serve Prometheus /metrics on this port (0: off)")
+
+    def run(args: argparse.Namespace) -> int:
+        asyncio.run(serve(args.metrics_port))
+        return 0
+
+    parser.set_defaults(func=run)

@@ -31,6 +31,7 @@ from kinerja_events.types import WIB
 
 from .decider import AttendanceLimits, CommandRejected, decide
 from .projection import fold_facts, hr_rejections, load_reference
+from .reasons import is_retryable
 
 log = structlog.get_logger("kinerja.attendance")
 
@@ -185,7 +186,6 @@ class CommandHandler:
                 select(hr_rejections).where(hr_rejections.c.command_id == command_id))).first()
         if row is None:
             return None
-        from .reasons import is_retryable
         return CommandRejected(row.command_id, row.reason, is_retryable(row.reason), row.detail)
 
     async def store_rejection(self, rejection: CommandRejected) -> None:

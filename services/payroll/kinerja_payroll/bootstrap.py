@@ -20,6 +20,7 @@ from kinerja_events.outbox import OutboxRelay, make_producer
 
 from .ledger import RuleFile, keep_fact
 from .projection import ProjectionKeeper
+from .rules import default_rules_bytes
 from .tables import create_tables
 
 log = structlog.get_logger("kinerja.payroll")
@@ -38,11 +39,7 @@ class PayrollConfig:
         """The rule file in force (the packaged `jabar-2026` unless configured)."""
         if self.rules_path is not None:
             return RuleFile.parse(self.rules_path.read_bytes())
-        from importlib import resources
-
-        from .rules import DEFAULT_RULES
-        raw = resources.files("kinerja_payroll").joinpath("rules", DEFAULT_RULES).read_bytes()
-        return RuleFile.parse(raw)
+        return RuleFile.parse(default_rules_bytes())
 
 
 def load_config(env: Mapping[str, str] = os.environ) -> PayrollConfig:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from kinerja_events.db import events as event_table
-from kinerja_events.events import EnvelopeBase
+from kinerja_events.events import EnvelopeBase, TPPAdjusted
 from kinerja_events.store import PostgresEventStore
 
 from .closing import AlreadyClosed, Close, make_close, plan_adjustments, stream_of
@@ -156,8 +157,6 @@ async def load_payroll_events(conn: AsyncConnection, up_to_seq: int | None) -> l
 
 def write_jsonl(out: Path, envelopes: Iterable[dict]) -> int:
     """Write one compact JSON envelope per line; return how many."""
-    import json
-
     out.parent.mkdir(parents=True, exist_ok=True)
     count = 0
     with out.open("w", encoding="utf-8") as stream:
@@ -188,12 +187,10 @@ def write_close_csv(close: Close, directory: Path) -> list[Path]:
     if close.adjustments:
         extra = directory / f"tpp-adjustments-paid-in-{close.period}.csv"
         with extra.open("w", newline="", encoding="utf-8") as stream:
-            writer = csv.DictWriter(stream, fieldnames=list(TPP_ADJUSTED_FIELDS))
+            writer = csv.DictWriter(stream, fieldnames=list(TPPAdjusted.model_fields))
             writer.writeheader()
             for a in close.adjustments:
                 writer.writerow(a.model_dump())
         written.append(extra)
     return written
 
-
-TPP_ADJUSTED_FIELDS = ("nip", "period", "paid_in_period", "delta_rupiah", "recomputed_total")

@@ -98,10 +98,14 @@ def load_rules(path: str | Path) -> RuleSet:
     return parse_rules(Path(path).read_bytes())
 
 
+def default_rules_bytes() -> bytes:
+    """The bytes of the packaged default rule file, `jabar-2026`."""
+    return resources.files("kinerja_payroll").joinpath("rules", DEFAULT_RULES).read_bytes()
+
+
 def load_default_rules() -> RuleSet:
     """The packaged default rule set, `jabar-2026`."""
-    raw = resources.files("kinerja_payroll").joinpath("rules", DEFAULT_RULES).read_bytes()
-    return parse_rules(raw)
+    return parse_rules(default_rules_bytes())
 
 
 def parse_rules(raw: bytes) -> RuleSet:

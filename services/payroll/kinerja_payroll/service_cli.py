@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -22,11 +21,9 @@ from kinerja_events.types import WIB
 
 def add_commands(commands: Any) -> None:
     """Add the database-backed payroll subcommands to `commands` (a subparsers object)."""
-    serve = commands.add_parser("serve", help="run the payroll service")
-    serve.add_argument("--metrics-port", type=int,
-                       default=int(os.environ.get("KINERJA_METRICS_PORT", "0")),
-                       help="serve Prometheus /metrics on this port (0: off)")
-    serve.set_defaults(func=run_serve)
+    from kinerja_events.runtime import add_serve_command
+
+    add_serve_command(commands, "run the payroll service", serve)
     close = commands.add_parser("close", help="close a month: freeze TPP, pay adjustments")
     close.add_argument("period", help="YYYY-MM")
     close.set_defaults(func=run_close)
@@ -37,12 +34,6 @@ def add_commands(commands: Any) -> None:
     preview = commands.add_parser("preview", help="the open month's projected TPP so far")
     preview.add_argument("period", help="YYYY-MM")
     preview.set_defaults(func=run_preview)
-
-
-def run_serve(args: argparse.Namespace) -> int:
-    """Run the payroll service until SIGINT/SIGTERM."""
-    asyncio.run(serve(args.metrics_port))
-    return 0
 
 
 async def serve(metrics_port: int) -> None:
