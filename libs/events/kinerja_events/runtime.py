@@ -72,21 +72,22 @@ async def serve_service(build: BuildService, database: str, metrics_port: int) -
 
     settings = load_settings()
     configure_logging(settings.log_level)
-    endpoints = await start_endpoints(settings)
     registry = make_registry()
     if metrics_port:
         start_metrics_server(registry, metrics_port)
-    service: list[Service] = []
+    started: dict[str, Any] = {}  # what stop() must undo, filled as start() gets on
 
     async def start() -> None:
-        service.append(await build(endpoints.kafka_bootstrap, endpoints.database_url(database),
-                                   registry))
-        await service[0].start()
+        endpoints = started["endpoints"] = await start_endpoints(settings)
+        service = started["service"] = await build(
+            endpoints.kafka_bootstrap, endpoints.database_url(database), registry)
+        await service.start()
 
     async def stop() -> None:
-        if service:
-            await service[0].stop()
-        await endpoints.stop()
+        if "service" in started:
+            await started["service"].stop()
+        if "endpoints" in started:
+            await started["endpoints"].stop()
 
     await run_until_stopped(start, stop)
 
