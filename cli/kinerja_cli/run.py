@@ -199,8 +199,12 @@ class Platform:
             await publish_envelopes(producer, codec, facts)
         finally:
             await producer.stop()
-        outcomes = await wait_for_decisions(self.database_url("attendance"),
-                                            [c.command_id for c in month.commands])
+        command_ids = [c.command_id for c in month.commands]
+        outcomes = await wait_for_decisions(self.database_url("attendance"), command_ids)
+        if "payroll" in self.services:
+            sent = [e.event_id for e in [*reference, *facts]]
+            recorded = await accepted_event_ids(self.database_url("attendance"), command_ids)
+            await wait_for_payroll(self.database_url("payroll"), [*sent, *recorded])
         summary = ", ".join(f"{n} {kind}" for kind, n in sorted(outcomes.items()))
         print(f"{SEEDED_LINE}: {len(people)} employees, period {period}: "
               f"{len(month.commands)} check-in/out commands ({summary}), "
@@ -324,6 +328,40 @@ async def wait_for_decisions(database_url: str, command_ids: list[UUID]) -> dict
             return {kind: int(n) for kind, n in (await conn.execute(outcome)).all()}
     finally:
         await engine.dispose()
+
+
+async def accepted_event_ids(database_url: str, command_ids: list[UUID]) -> list[UUID]:
+    """The ids of the facts attendance recorded for `command_ids` (its refusals excepted)."""
+    from sqlalchemy import any_, select
+
+    from kinerja_events.db import commands, events, make_engine
+
+    query = (select(events.c.event_id)
+             .join(commands, events.c.event_id == any_(commands.c.event_ids))
+             .where(commands.c.command_id.in_(command_ids),
+                    events.c.type != "CheckInRejected"))
+    engine = make_engine(database_url)
+    try:
+        async with engine.connect() as conn:
+            return list((await conn.scalars(query)).all())
+    finally:
+        await engine.dispose()
+
+
+async def wait_for_payroll(database_url: str, event_ids: list[UUID]) -> None:
+    """Until payroll holds every fact in `event_ids` and its projection reflects them, so a
+    `preview` or `close` right after the demo sees the whole month."""
+    from sqlalchemy import func, select
+
+    from kinerja_payroll.projection import count_pending
+    from kinerja_payroll.tables import facts
+
+    wanted = set(event_ids)
+    held = select(func.count()).where(facts.c.event_id.in_(wanted))
+    await poll(database_url, held, lambda n: n >= len(wanted), DECIDED_WAIT_SECONDS,
+               "payroll to receive the demo's facts")
+    await poll(database_url, count_pending(), lambda n: n == 0, DECIDED_WAIT_SECONDS,
+               "payroll to project the demo's facts")
 
 
 async def poll(database_url: str, query: Any, done: Callable[[int], bool], timeout: float,

@@ -29,6 +29,7 @@ from kinerja_payroll.bootstrap import PayrollConfig, build_service
 from kinerja_payroll.closing import AlreadyClosed
 from kinerja_payroll.ledger import close_period, export_history, write_close_csv
 from kinerja_payroll.offline import compute_file
+from kinerja_payroll.projection import pending_facts
 from kinerja_payroll.rules import load_default_rules
 from kinerja_payroll.tables import facts, projection, results
 from kinerja_payroll.verify import read_closed_record, verdict
@@ -78,24 +79,22 @@ async def publish(producer, envelopes: list[dict]) -> None:
 
 
 async def wait_for_facts(service, count: int, timeout: float = 30) -> None:
+    """Until payroll has stored `count` facts and its projection reflects every one."""
     async with asyncio.timeout(timeout):
         while True:
             async with service.engine.connect() as conn:
                 stored = await conn.scalar(select(func.count()).select_from(facts))
-            if stored >= count:
+                pending = await pending_facts(conn)
+            if stored >= count and pending == 0:
                 return
             await asyncio.sleep(0.1)
 
 
-async def projected_total(service, period: str, nip: str, timeout: float = 30) -> int:
-    async with asyncio.timeout(timeout):
-        while True:
-            async with service.engine.connect() as conn:
-                data = await conn.scalar(select(projection.c.data).where(
-                    projection.c.period == period, projection.c.nip == nip))
-            if data is not None:
-                return data["total_rupiah"]
-            await asyncio.sleep(0.1)
+async def projected_total(service, period: str, nip: str) -> int | None:
+    async with service.engine.connect() as conn:
+        data = await conn.scalar(select(projection.c.data).where(
+            projection.c.period == period, projection.c.nip == nip))
+    return None if data is None else data["total_rupiah"]
 
 
 async def read_payroll_topic(bus, until, timeout: float = 20) -> list[dict]:

@@ -13,7 +13,7 @@ import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
@@ -29,6 +29,7 @@ from kinerja_events.embedded import (
     wait_for_broker,
 )
 from kinerja_events.settings import Settings
+from kinerja_events.types import WIB
 
 pytestmark = pytest.mark.integration
 
@@ -122,6 +123,20 @@ def processes_mentioning(*needles: str) -> list[str]:
     return found
 
 
+def run_cli(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """A `kinerja` admin command attached to the platform running under `data_dir`."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("KINERJA_KAFKA", "KINERJA_DATABASE_URL")}
+    env["KINERJA_DATA_DIR"] = str(data_dir)
+    return subprocess.run([sys.executable, "-m", "kinerja_cli.main", *args], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=60)
+
+
+def demo_size(seeded_line: str) -> int:
+    """The employee count in the seeded line ("Demo seeded: 8 employees, ...")."""
+    return int(seeded_line.split(SEEDED_LINE + ": ", 1)[1].split(" employees", 1)[0])
+
+
 async def count_events(database_url: str) -> int:
     """Rows in the event table of the database at `database_url`."""
     engine = make_engine(database_url)
@@ -146,6 +161,13 @@ async def test_kinerja_run_demo_seeds_is_attachable_and_stops_cleanly_on_sigterm
         assert await count_events(endpoints.database_url("attendance")) > 0
         with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics") as response:
             assert b"kinerja_attendance_checks_total" in response.read()
+
+        # Seeded means payroll already holds and projects the whole demo month.
+        period = previous_period(datetime.now(WIB).date())
+        preview = await asyncio.to_thread(run_cli, data_dir, "payroll", "preview", period)
+        assert preview.returncode == 0, preview.stderr
+        assert "not in this projection yet" not in preview.stderr
+        assert len(preview.stdout.splitlines()) == demo_size(seeded)
 
         process.send_signal(signal.SIGTERM)
         returncode = await asyncio.to_thread(process.wait, STOP_TIMEOUT)

@@ -14,7 +14,7 @@ from typing import Any
 
 import structlog
 from prometheus_client import CollectorRegistry, Counter, Gauge
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -94,23 +94,27 @@ class ProjectionKeeper:
                 self.add(row.envelope)
             await conn.execute(update(facts).where(facts.c.event_id.in_(
                 [row.event_id for row in rows])).values(projected=True))
-        await self.recompute_open_periods()
+            await self.recompute_open_periods(conn)
         return len(rows)
 
-    async def recompute_open_periods(self) -> None:
-        """Rewrite the projection of every period facts speak of that is not closed."""
+    async def recompute_all(self) -> None:
+        """Rewrite every open period's projection in a transaction of its own."""
         async with self.engine.begin() as conn:
-            closed = set((await conn.scalars(select(closes.c.period))).all())
-            index = index_facts(self.facts)
-            for period in sorted(self.periods - closed):
-                try:
-                    results = compute_period(self.facts, period, self.rules, index)
-                except IncompleteFacts as exc:
-                    log.warning("projection_incomplete", period=period, error=str(exc))
-                    continue
-                await self.write(conn, period, results)
-            if closed:
-                await conn.execute(delete(projection).where(projection.c.period.in_(closed)))
+            await self.recompute_open_periods(conn)
+
+    async def recompute_open_periods(self, conn: Any) -> None:
+        """Rewrite the projection of every period facts speak of that is not closed."""
+        closed = set((await conn.scalars(select(closes.c.period))).all())
+        index = index_facts(self.facts)
+        for period in sorted(self.periods - closed):
+            try:
+                results = compute_period(self.facts, period, self.rules, index)
+            except IncompleteFacts as exc:
+                log.warning("projection_incomplete", period=period, error=str(exc))
+                continue
+            await self.write(conn, period, results)
+        if closed:
+            await conn.execute(delete(projection).where(projection.c.period.in_(closed)))
 
     async def write(self, conn: Any, period: str, results: list) -> None:
         """Replace `period`'s projection rows."""
@@ -127,7 +131,7 @@ class ProjectionKeeper:
     async def run_forever(self, interval: float = 1.0) -> None:
         """Refresh until cancelled; an error is logged and retried, never fatal."""
         await self.load_projected()
-        await self.recompute_open_periods()
+        await self.recompute_all()
         while True:
             try:
                 while await self.refresh_once():
@@ -137,3 +141,13 @@ class ProjectionKeeper:
             except Exception:
                 log.exception("projection_refresh_failed")
             await asyncio.sleep(interval)
+
+
+def count_pending() -> Any:
+    """The query counting stored facts the projection does not reflect yet."""
+    return select(func.count()).select_from(facts).where(facts.c.projected.is_(False))
+
+
+async def pending_facts(conn: Any) -> int:
+    """How many stored facts the projection does not reflect yet."""
+    return int(await conn.scalar(count_pending()))

@@ -148,6 +148,7 @@ def run_preview(args: argparse.Namespace) -> int:
 async def preview(period: str) -> int:
     from sqlalchemy import select
 
+    from .projection import pending_facts
     from .tables import projection
 
     engine = await attach_database()
@@ -156,8 +157,12 @@ async def preview(period: str) -> int:
             rows = (await conn.execute(select(projection.c.data)
                                        .where(projection.c.period == period)
                                        .order_by(projection.c.nip))).all()
+            pending = await pending_facts(conn)
     finally:
         await engine.dispose()
+    if pending:
+        print(f"kinerja payroll: {pending} facts received are not in this projection yet",
+              file=sys.stderr)
     if not rows:
         print(f"kinerja payroll: no projection for {period} (closed, or no facts yet)",
               file=sys.stderr)
