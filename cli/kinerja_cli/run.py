@@ -191,7 +191,7 @@ class Platform:
             start = date.fromisoformat(f"{period}-01")
             reference = reference_envelopes(demo_reference_data(people, start), start)
             await publish_envelopes(producer, codec, reference)
-            await wait_for_employees(self.database_url("attendance"), [p.nip for p in people])
+            await wait_for_reference(self.database_url("attendance"), reference)
             gateway_key = self.configs["attendance"].keys.gateway
             for command in month.commands:
                 await send_command(producer, "attendance", command, gateway_key)
@@ -294,18 +294,13 @@ def fact_envelopes(facts: Iterable[tuple[str, Any, datetime]]) -> list[Any]:
     return out
 
 
-async def wait_for_employees(database_url: str, nips: list[str]) -> None:
-    """Until attendance's projection knows every employee in `nips` (it refuses check-ins of an
-    unknown employee, finally for that command id)."""
-    from sqlalchemy import func, select
+async def wait_for_reference(database_url: str, envelopes: list[Any]) -> None:
+    """Until attendance holds every reference fact in `envelopes` it keeps (it refuses
+    check-ins of an unknown employee or office, finally for that command id)."""
+    from kinerja_attendance.projection import count_held, kept
 
-    from kinerja_attendance.projection import reference_facts
-
-    query = (select(func.count(func.distinct(reference_facts.c.nip)))
-             .where(reference_facts.c.type == "EmployeeRegistered",
-                    reference_facts.c.nip.in_(nips)))
-    await poll(database_url, query, lambda known: known >= len(set(nips)),
-               REFERENCE_WAIT_SECONDS, "attendance to receive the demo employees")
+    await poll(database_url, count_held(envelopes), lambda held: held >= kept(envelopes),
+               REFERENCE_WAIT_SECONDS, "attendance to receive the demo's reference data")
 
 
 async def wait_for_decisions(database_url: str, command_ids: list[UUID]) -> dict[str, int]:

@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from kinerja_attendance.bootstrap import AttendanceConfig, build_service
 from kinerja_attendance.handlers import Keys
-from kinerja_attendance.projection import hr_rejections, reference_facts
+from kinerja_attendance.projection import count_held, hr_rejections, kept
 from kinerja_events import commands as cmd
 from kinerja_events import events as ev
 from kinerja_events import topics
@@ -84,17 +84,17 @@ async def register(producer, service, nip: str, position: ev.PositionDefined = D
                                  source="hr", stream_id=f"employee:{nip}", stream_version=2,
                                  occurred_at=at))
     await publish_envelopes(producer, make_codec(), facts)
-    await wait_for_reference(service, nip, len(facts) - 2)
+    await wait_for_reference(service, facts)
 
 
-async def wait_for_reference(service, nip: str, count: int, timeout: float = 20) -> None:
+async def wait_for_reference(service, envelopes: list, timeout: float = 20) -> None:
+    """Until the service holds every one of `envelopes` (office and position facts travel on
+    partitions of their own, so they may arrive after the employee's)."""
     async with asyncio.timeout(timeout):
         while True:
             async with service.engine.connect() as conn:
-                rows = (await conn.execute(
-                    select(reference_facts).where(reference_facts.c.nip == nip))).all()
-            if len(rows) >= count:
-                return
+                if await conn.scalar(count_held(envelopes)) == kept(envelopes):
+                    return
             await asyncio.sleep(0.1)
 
 

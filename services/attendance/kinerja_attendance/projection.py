@@ -8,8 +8,9 @@ HR facts and MKD grants, and the employee's own stream — all order-insensitive
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
-from sqlalchemy import Column, DateTime, MetaData, Table, Text, Uuid, or_, select
+from sqlalchemy import Column, DateTime, MetaData, Table, Text, Uuid, func, or_, select
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -67,6 +68,19 @@ async def keep_reference_fact(conn: AsyncConnection, envelope: EnvelopeBase) -> 
         )
         .on_conflict_do_nothing(index_elements=["event_id"])
     )
+
+
+def count_held(envelopes: Iterable[EnvelopeBase]) -> Any:
+    """The query counting which of the reference facts in `envelopes` attendance holds; with
+    `kept(envelopes)` it tells when attendance knows everything a publisher sent."""
+    ids = [e.event_id for e in envelopes if e.type in KEPT_TYPES]
+    return select(func.count()).select_from(reference_facts).where(
+        reference_facts.c.event_id.in_(ids))
+
+
+def kept(envelopes: Iterable[EnvelopeBase]) -> int:
+    """How many of `envelopes` attendance keeps."""
+    return sum(1 for e in envelopes if e.type in KEPT_TYPES)
 
 
 async def load_reference(engine: AsyncEngine, codec: Codec, nip: str) -> list[EnvelopeBase]:
