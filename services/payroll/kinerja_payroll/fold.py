@@ -89,13 +89,19 @@ def round_half_away(x: Fraction) -> int:
 def _exact_sum(values: Iterable[Fraction]) -> Fraction:
     """Σ `values`, exactly: each distinct value times its count.
 
-    The day cuts of a month are a handful of distinct Fractions (the rule set's bands)
-    repeated on many days; counting them costs a hash each, adding them a gcd each.
+    The day cuts of a month are a handful of Fraction objects (the rule set's bands) repeated
+    on many days. Adding them costs a gcd each, and hashing a Fraction a modular inverse, so
+    they are counted by object identity: equal values held in distinct objects are merely
+    counted apart, and the sum stays exact.
     """
-    counts: dict[Fraction, int] = {}
+    counts: dict[int, list] = {}
     for value in values:
-        counts[value] = counts.get(value, 0) + 1
-    return sum((value * n for value, n in counts.items()), ZERO)
+        seen = counts.get(id(value))
+        if seen is None:
+            counts[id(value)] = [value, 1]
+        else:
+            seen[1] += 1
+    return sum((value * n for value, n in counts.values()), ZERO)
 
 
 def format_ratio(x: Fraction) -> str:
