@@ -407,9 +407,11 @@ def welcome(platform: Platform, period: str | None) -> str:
     lines += [
         "",
         "Try, in another terminal:",
+        f"  .venv/bin/kinerja payroll preview {shown}",
         f"  .venv/bin/kinerja payroll close {shown}",
         f"  .venv/bin/kinerja payroll export --period {shown} --out var/history.jsonl",
         f"  .venv/bin/kinerja payroll compute --events var/history.jsonl --period {shown}",
+        f"  .venv/bin/kinerja payroll verify {shown} --events var/history.jsonl",
         f"  .venv/bin/kinerja payroll explain NIP {shown} --events var/history.jsonl",
         "  (NIP: e.g. 197501012000031001, the head of bureau)",
         "",
