@@ -22,6 +22,7 @@ test: $(STAMP)
 ## bench: run the benchmarks in bench/ (prints figures; never fails on a time)
 bench: $(STAMP)
 	$(BIN)/python bench/fold_bench.py
+	$(BIN)/python bench/attendance_bench.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -55,6 +55,8 @@ async def test_appended_events_get_consecutive_versions_and_read_back_in_order(
     assert read == first + second
     assert [e.data.leave_id for e in read] == ["L-1", "L-2", "L-3"]
     assert await store.stream_version(stream) == 3
+    assert await store.read_stream(stream, after_version=2) == second
+    assert await store.read_stream(stream, after_version=3) == []
 
 
 async def test_an_append_at_a_stale_version_raises_a_concurrency_error(
@@ -149,6 +151,25 @@ async def test_execute_twice_with_one_command_id_has_one_effect(
     assert await store.stream_version(stream) == 1
 
 
+async def test_execute_for_a_caller_that_knows_the_stream_passes_only_the_events_after_it(
+    store: EventStore, make_leave: Leave, unique_nip: Callable[[], str]
+) -> None:
+    nip = unique_nip()
+    stream = f"employee:{nip}"
+    await store.append(stream, 0, [make_leave(nip, 1), make_leave(nip, 2)], source=SOURCE)
+    seen: list[list[str]] = []
+
+    def decide(history: list) -> list[NewEvent]:
+        seen.append([e.data.leave_id for e in history])
+        return [make_leave(nip, 3)]
+
+    appended = await execute(store, command_id=uuid.uuid4(), stream_id=stream, source=SOURCE,
+                             decide=decide, known_version=1)
+
+    assert seen == [["L-2"]]
+    assert [e.stream_version for e in appended] == [3]
+
+
 async def test_execute_decides_again_after_a_concurrent_append(
     store: EventStore, make_leave: Leave, unique_nip: Callable[[], str]
 ) -> None:
@@ -164,8 +185,8 @@ async def test_execute_decides_again_after_a_concurrent_append(
         # first attempt: someone else appends between our read and our append
         original = store.read_stream
 
-        async def read_then_race(stream_id: str):  # type: ignore[no-untyped-def]
-            history = await original(stream_id)
+        async def read_then_race(stream_id: str, after_version: int = 0):  # type: ignore[no-untyped-def]
+            history = await original(stream_id, after_version)
             if not seen:
                 await store.append(stream, len(history), [make_leave(nip, 1)], source=SOURCE)
             return history

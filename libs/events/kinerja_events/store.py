@@ -65,8 +65,8 @@ class EventStore(Protocol):
         """
         ...
 
-    async def read_stream(self, stream_id: str) -> list[EnvelopeBase]:
-        """Every event of `stream_id`, in version order."""
+    async def read_stream(self, stream_id: str, after_version: int = 0) -> list[EnvelopeBase]:
+        """The events of `stream_id` after `after_version` (all by default), in version order."""
         ...
 
     async def stream_version(self, stream_id: str) -> int:
@@ -161,11 +161,12 @@ class PostgresEventStore:
             raise translated from exc
         return sealed
 
-    async def read_stream(self, stream_id: str) -> list[EnvelopeBase]:
+    async def read_stream(self, stream_id: str, after_version: int = 0) -> list[EnvelopeBase]:
         """See `EventStore.read_stream`."""
         query = (
             select(event_table.c.envelope)
-            .where(event_table.c.stream_id == stream_id)
+            .where(event_table.c.stream_id == stream_id,
+                   event_table.c.stream_version > after_version)
             .order_by(event_table.c.stream_version)
         )
         return await self._decode_rows(query)
@@ -319,9 +320,9 @@ class InMemoryEventStore:
             self._commands[command_id] = [e.event_id for e in sealed]
         return list(sealed)
 
-    async def read_stream(self, stream_id: str) -> list[EnvelopeBase]:
+    async def read_stream(self, stream_id: str, after_version: int = 0) -> list[EnvelopeBase]:
         """See `EventStore.read_stream`."""
-        return list(self._streams.get(stream_id, []))
+        return list(self._streams.get(stream_id, [])[max(0, after_version):])
 
     async def stream_version(self, stream_id: str) -> int:
         """See `EventStore.stream_version`."""
@@ -349,9 +350,13 @@ async def execute(
     decide: Decide,
     attempts: int = 5,
     recorded_at: datetime | None = None,
+    known_version: int = 0,
 ) -> list[EnvelopeBase]:
     """Run a command once: the stored outcome if `command_id` is known, else
     read the stream, `decide(history)`, and append with the command id.
+
+    A caller that already holds the stream up to `known_version` (a cache of its fold) gets only
+    the events after it as `history`.
 
     A concurrent writer on the stream (`ConcurrencyError`) makes it re-read and decide again, up
     to `attempts` times; a concurrent duplicate of the same command returns that one's outcome.
@@ -360,8 +365,8 @@ async def execute(
         outcome = await store.command_outcome(command_id)
         if outcome is not None:
             return outcome
-        history = await store.read_stream(stream_id)
-        version = history[-1].stream_version if history else 0
+        history = await store.read_stream(stream_id, known_version)
+        version = history[-1].stream_version if history else known_version
         new_events = decide(history)
         try:
             return await store.append(

@@ -9,7 +9,7 @@ consumer). A valid command is decided once per `command_id`: the stored outcome 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -30,7 +30,7 @@ from kinerja_events.store import EventStore, execute
 from kinerja_events.types import WIB
 
 from .decider import AttendanceLimits, CommandRejected, decide
-from .projection import fold_facts, hr_rejections, load_reference
+from .projection import StreamCache, fold_facts, hr_rejections, load_reference
 from .reasons import is_retryable
 
 log = structlog.get_logger("kinerja.attendance")
@@ -100,6 +100,7 @@ class CommandHandler:
     limits: AttendanceLimits
     metrics: Metrics
     trust_gateway_clock: bool = False
+    streams: StreamCache = field(default_factory=StreamCache)
 
     def __post_init__(self) -> None:
         self._adapter: TypeAdapter[Any] = TypeAdapter(AttendanceCommand)
@@ -143,27 +144,35 @@ class CommandHandler:
     async def decide_command(self, command: Any, received_at: datetime
                              ) -> list[EnvelopeBase] | CommandRejected:
         """Decide `command` once; a repeated `command_id` gets the stored outcome."""
-        stored = await self.stored_rejection(command.command_id)
-        if stored is not None:
-            return stored
+        if command.type not in GATEWAY_TYPES:  # only HR refusals are stored outside the stream
+            stored = await self.stored_rejection(command.command_id)
+            if stored is not None:
+                return stored
         nip = command.actor_nip if isinstance(command, CheckIn | CheckOut) else command.nip
+        stream_id = f"employee:{nip}"
+        known_version, known = self.streams.get(stream_id)
         reference = await load_reference(self.engine, self.codec, nip)
-        base = fold_facts(reference)
+        tail: list[EnvelopeBase] = []
 
         def decide_on(history: list[EnvelopeBase]) -> list[NewEvent]:
-            outcome = decide(command, received_at, fold_facts(history, base), self.limits)
+            tail[:] = history  # the events after known_version; the state is order-insensitive
+            state = fold_facts(reference, fold_facts(history, known))
+            outcome = decide(command, received_at, state, self.limits)
             if isinstance(outcome, CommandRejected):
                 raise HRRefusal(outcome)
             return outcome
 
         try:
             events = await execute(self.store, command_id=command.command_id,
-                                   stream_id=f"employee:{nip}", source=SOURCE, decide=decide_on)
+                                   stream_id=stream_id, source=SOURCE, decide=decide_on,
+                                   known_version=known_version)
         except HRRefusal as refusal:
+            self.streams.extend(stream_id, known_version, known, tail)
             await self.store_rejection(refusal.rejection)
             self.metrics.hr_outcomes.labels(command.type, "rejected",
                                             refusal.rejection.reason).inc()
             return refusal.rejection
+        self.streams.extend(stream_id, known_version, known, [*tail, *events])
         self.count(command, events)
         return events
 
