@@ -25,23 +25,34 @@ def add_commands(parser: argparse.ArgumentParser) -> None:
     compute = commands.add_parser(
         "compute", help="compute a period from an exported history (no server needed)")
     compute.add_argument("--events", required=True, help="history JSONL, one envelope a line")
-    compute.add_argument("--period", required=True, help="YYYY-MM")
+    compute.add_argument("--period", required=True, type=period_argument, help="YYYY-MM")
     compute.add_argument("--rules", help="rule file (default: the packaged jabar-2026)")
     compute.set_defaults(func=run_compute)
     explain = commands.add_parser("explain", help="explain one employee's TPP for a period")
     explain.add_argument("nip")
-    explain.add_argument("period", help="YYYY-MM")
+    explain.add_argument("period", type=period_argument, help="YYYY-MM")
     explain.add_argument("--events", help="history JSONL, one envelope a line "
                          "(default: every fact the running platform's payroll holds)")
     explain.add_argument("--rules", help="rule file (default: the packaged jabar-2026)")
     explain.set_defaults(func=run_explain)
     verify = commands.add_parser(
         "verify", help="replay an exported history and compare with the close it contains")
-    verify.add_argument("period", help="YYYY-MM")
+    verify.add_argument("period", type=period_argument, help="YYYY-MM")
     verify.add_argument("--events", required=True, help="history JSONL (kinerja payroll export)")
     verify.add_argument("--rules", help="rule file (default: the packaged jabar-2026)")
     verify.set_defaults(func=run_verify)
     add_service_commands(commands)
+
+
+def period_argument(text: str) -> str:
+    """A `YYYY-MM` command-line argument; argparse reports anything else as a usage error."""
+    from .fold import Month
+
+    try:
+        Month.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
 
 
 def add_service_commands(commands: Any) -> None:
@@ -111,16 +122,13 @@ def run_verify(args: argparse.Namespace) -> int:
 
 
 def _load(args: argparse.Namespace):
-    from .fold import Month
     from .offline import HistoryError, read_history
     from .rules import RuleFileError, load_default_rules, load_rules
 
     try:
-        Month.parse(args.period)
         rules = load_rules(args.rules) if args.rules else load_default_rules()
-    except (ValueError, OSError) as exc:
-        kind = "rule file" if isinstance(exc, (RuleFileError, OSError)) else "period"
-        return _fail(f"{kind}: {exc}", EXIT_FAILED)
+    except (RuleFileError, OSError) as exc:
+        return _fail(f"rule file: {exc}", EXIT_FAILED)
     if getattr(args, "events", None) is None:
         from kinerja_events.embedded import PlatformNotRunning
 

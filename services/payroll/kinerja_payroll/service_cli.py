@@ -23,16 +23,19 @@ def add_commands(commands: Any) -> None:
     """Add the database-backed payroll subcommands to `commands` (a subparsers object)."""
     from kinerja_events.runtime import add_serve_command
 
+    from .cli import period_argument
+
     add_serve_command(commands, "run the payroll service", serve)
     close = commands.add_parser("close", help="close a month: freeze TPP, pay adjustments")
-    close.add_argument("period", help="YYYY-MM")
+    close.add_argument("period", type=period_argument, help="YYYY-MM")
     close.set_defaults(func=run_close)
     export = commands.add_parser("export", help="export the history payroll holds (JSONL)")
     export.add_argument("--out", required=True, help="the JSONL file to write")
-    export.add_argument("--period", help="only the facts in this close's cut-off, and its close")
+    export.add_argument("--period", type=period_argument,
+                        help="only the facts in this close's cut-off, and its close")
     export.set_defaults(func=run_export)
     preview = commands.add_parser("preview", help="the open month's projected TPP so far")
-    preview.add_argument("period", help="YYYY-MM")
+    preview.add_argument("period", type=period_argument, help="YYYY-MM")
     preview.set_defaults(func=run_preview)
 
 
@@ -98,10 +101,9 @@ async def close(period: str) -> int:
 
     from .bootstrap import load_config
     from .closing import AlreadyClosed
-    from .fold import IncompleteFacts, Month
+    from .fold import IncompleteFacts
     from .ledger import close_period, write_close_csv
 
-    Month.parse(period)
     config = load_config()
     engine = await attach_database()
     try:

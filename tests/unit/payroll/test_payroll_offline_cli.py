@@ -32,10 +32,18 @@ def expected_lines(events, period):
     return [canonical_line(r.offline_line()) for r in results]
 
 
-def compute(capsys, path, period="2026-10", *extra):
-    code = main(["compute", "--events", path, "--period", period, *extra])
+def run(capsys, *args):
+    """`kinerja payroll ARGS`: exit code, stdout, stderr (argparse's usage errors included)."""
+    try:
+        code = main(list(args))
+    except SystemExit as exited:
+        code = exited.code
     out, err = capsys.readouterr()
     return code, out, err
+
+
+def compute(capsys, path, period="2026-10", *extra):
+    return run(capsys, "compute", "--events", path, "--period", period, *extra)
 
 
 def test_compute_prints_the_fold_sorted_by_nip(tmp_path, capsys):
@@ -113,6 +121,15 @@ def test_a_bad_period_or_rule_file_fails_without_output(tmp_path, capsys):
     rules.write_text('id = "x"\n')
     code, out, err = compute(capsys, path, "2026-10", "--rules", str(rules))
     assert code != 0 and out == "" and "rule file" in err
+
+
+@pytest.mark.parametrize("command", [
+    ["compute", "--events", "h.jsonl", "--period"], ["explain", NIP_A], ["verify"], ["close"],
+    ["preview"], ["export", "--out", "x.jsonl", "--period"]])
+def test_every_command_refuses_a_bad_period_as_a_usage_error_naming_it(command, capsys):
+    code, out, err = run(capsys, *command, "2026-13")
+    assert code == 2 and out == ""
+    assert "period must be YYYY-MM, got '2026-13'" in err and "Traceback" not in err
 
 
 def test_a_rules_file_is_used_and_its_hash_recorded(tmp_path, capsys):
