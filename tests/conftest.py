@@ -115,11 +115,11 @@ def make_leave() -> Callable[..., NewEvent]:
 
 @pytest.fixture
 def read_topic(infra: EmbeddedInfra) -> Callable[..., Awaitable[list]]:
-    """`await read_topic(topic, until=pred, timeout=15)`: every record of `topic` from the
+    """`await read_topic(topic, until=pred, timeout=45)`: every record of `topic` from the
     beginning (no consumer group), read until `pred(records)` holds; raises on timeout."""
     from aiokafka import AIOKafkaConsumer
 
-    async def read(topic: str, *, until: Callable[[list], bool], timeout: float = 15.0) -> list:
+    async def read(topic: str, *, until: Callable[[list], bool], timeout: float = 45.0) -> list:
         consumer = AIOKafkaConsumer(
             topic, bootstrap_servers=infra.kafka_bootstrap, group_id=None,
             enable_auto_commit=False, auto_offset_reset="earliest",
@@ -144,7 +144,7 @@ def wait_caught_up(infra: EmbeddedInfra) -> Callable[..., Awaitable[None]]:
     """`await wait_caught_up(group, topic)`: until `group` has committed the end offset of
     every partition of `topic` (as of the call)."""
     from aiokafka import AIOKafkaConsumer, TopicPartition
-    async def wait(group: str, topic: str, timeout: float = 20.0) -> None:
+    async def wait(group: str, topic: str, timeout: float = 60.0) -> None:
         probe = AIOKafkaConsumer(bootstrap_servers=infra.kafka_bootstrap)
         await probe.start()
         try:

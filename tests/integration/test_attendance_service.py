@@ -87,7 +87,7 @@ async def register(producer, service, nip: str, position: ev.PositionDefined = D
     await wait_for_reference(service, facts)
 
 
-async def wait_for_reference(service, envelopes: list, timeout: float = 20) -> None:
+async def wait_for_reference(service, envelopes: list, timeout: float = 60) -> None:
     """Until the service holds every one of `envelopes` (office and position facts travel on
     partitions of their own, so they may arrive after the employee's)."""
     async with asyncio.timeout(timeout):
@@ -256,7 +256,7 @@ async def test_leave_from_hr_is_recorded_and_an_overlapping_one_refused(
                                            "start_date": date(2026, 10, 7),
                                            "end_date": date(2026, 10, 9)})
     await send_command(producer, "attendance", overlapping, HR_KEY)
-    async with asyncio.timeout(20):
+    async with asyncio.timeout(60):
         while True:
             async with service.engine.connect() as conn:
                 row = (await conn.execute(select(hr_rejections).where(

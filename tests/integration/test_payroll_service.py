@@ -78,7 +78,7 @@ async def publish(producer, envelopes: list[dict]) -> None:
                                      json.dumps(e).encode(), key=key.encode())
 
 
-async def wait_for_facts(service, count: int, timeout: float = 30) -> None:
+async def wait_for_facts(service, count: int, timeout: float = 90) -> None:
     """Until payroll has stored `count` facts and its projection reflects every one."""
     async with asyncio.timeout(timeout):
         while True:
@@ -97,7 +97,7 @@ async def projected_total(service, period: str, nip: str) -> int | None:
     return None if data is None else data["total_rupiah"]
 
 
-async def read_payroll_topic(bus, until, timeout: float = 20) -> list[dict]:
+async def read_payroll_topic(bus, until, timeout: float = 60) -> list[dict]:
     consumer = AIOKafkaConsumer(topics.PAYROLL, bootstrap_servers=bus.kafka_bootstrap,
                                 group_id=None, auto_offset_reset="earliest")
     await consumer.start()

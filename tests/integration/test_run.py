@@ -34,7 +34,7 @@ from kinerja_events.types import WIB
 pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[2]
-SEED_TIMEOUT = 60.0
+SEED_TIMEOUT = 150.0  # a stuck-detector, not a speed target (seeding takes ~20 s here)
 STOP_TIMEOUT = 20.0
 
 
