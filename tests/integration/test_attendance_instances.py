@@ -14,7 +14,13 @@ import pytest
 
 from kinerja_attendance.decider import AttendanceLimits
 from kinerja_attendance.handlers import CommandHandler, Keys, make_metrics
-from kinerja_attendance.projection import create_tables, keep_reference_fact, load_reference
+from kinerja_attendance.bootstrap import load_config
+from kinerja_attendance.projection import (
+    StreamCache,
+    create_tables,
+    keep_reference_fact,
+    load_reference,
+)
 from kinerja_events import commands as cmd
 from kinerja_events import events as ev
 from kinerja_events.codec import make_codec
@@ -62,11 +68,11 @@ async def engine(new_database):
     await engine.dispose()
 
 
-def instance(engine) -> CommandHandler:
+def instance(engine, cache_size: int = 4096) -> CommandHandler:
     codec = make_codec()
     return CommandHandler(engine=engine, store=PostgresEventStore(engine, codec), codec=codec,
                           keys=Keys(GATEWAY_KEY, b"instances-hr-key"), limits=AttendanceLimits(),
-                          metrics=make_metrics(make_registry()))
+                          metrics=make_metrics(make_registry()), streams=StreamCache(cache_size))
 
 
 async def submit(handler: CommandHandler, kind, at: datetime) -> list:
@@ -89,6 +95,15 @@ async def test_an_instance_decides_on_what_another_instance_appended_since_its_c
     assert checked_out.type == "CheckedOut"  # a saw b's check-in: no check_out_without_check_in
     assert checked_out.stream_version == 3
     assert a.streams.get(f"employee:{NIP}")[0] == 3
+
+
+async def test_without_a_cache_an_instance_reads_the_whole_stream_and_decides_the_same(engine):
+    assert load_config({"KINERJA_ATTENDANCE_STREAM_CACHE": "0"}).stream_cache_size == 0
+    a = instance(engine, cache_size=0)
+    [checked_in] = await submit(a, cmd.CheckIn, MORNING)
+    [checked_out] = await submit(a, cmd.CheckOut, MORNING + timedelta(hours=9))
+    assert (checked_in.type, checked_out.type) == ("CheckedIn", "CheckedOut")
+    assert checked_out.stream_version == 2 and a.streams.entries == {}
 
 
 async def test_a_repeated_command_leaves_the_cache_at_the_streams_own_version(engine):

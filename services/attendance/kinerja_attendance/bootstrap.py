@@ -22,7 +22,7 @@ from kinerja_events.store import PostgresEventStore
 
 from .decider import AttendanceLimits
 from .handlers import CommandHandler, Keys, make_metrics
-from .projection import create_tables, keep_reference_fact
+from .projection import StreamCache, create_tables, keep_reference_fact
 
 log = structlog.get_logger("kinerja.attendance")
 
@@ -40,6 +40,9 @@ class AttendanceConfig:
     # Simulations only (the demo, end-to-end tests): take the gateway's `sent_at` as the time
     # received, so a past month can be replayed through the real rules. Never in production.
     trust_gateway_clock: bool = False
+    # Employees whose own stream an instance keeps folded (least recently used dropped). An
+    # entry costs about 30 KiB per year of the employee's history; a miss reads the stream.
+    stream_cache_size: int = 4096
 
 
 def load_config(env: Mapping[str, str] = os.environ) -> AttendanceConfig:
@@ -61,7 +64,8 @@ def load_config(env: Mapping[str, str] = os.environ) -> AttendanceConfig:
     )
     keys = Keys(env.get("KINERJA_GATEWAY_KEY", DEV_GATEWAY_KEY).encode(),
                 env.get("KINERJA_HR_KEY", DEV_HR_KEY).encode())
-    return AttendanceConfig(keys=keys, limits=limits)
+    cache = int(env.get("KINERJA_ATTENDANCE_STREAM_CACHE", AttendanceConfig.stream_cache_size))
+    return AttendanceConfig(keys=keys, limits=limits, stream_cache_size=max(0, cache))
 
 
 class AttendanceService:
@@ -110,7 +114,8 @@ async def build_service(kafka_bootstrap: str, database_url: str, config: Attenda
     handler = CommandHandler(engine=engine, store=PostgresEventStore(engine, codec), codec=codec,
                              keys=config.keys, limits=config.limits,
                              metrics=make_metrics(registry),
-                             trust_gateway_clock=config.trust_gateway_clock)
+                             trust_gateway_clock=config.trust_gateway_clock,
+                             streams=StreamCache(config.stream_cache_size))
     if config.trust_gateway_clock:
         log.warning("simulated_clock", detail="received_at is taken from the gateway's sent_at")
     broker = KafkaBroker(kafka_bootstrap, logger=None)
