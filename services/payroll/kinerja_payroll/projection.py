@@ -129,12 +129,16 @@ class ProjectionKeeper:
         self.employees.labels(period).set(len(results))
 
     async def run_forever(self, interval: float = 1.0) -> None:
-        """Refresh until cancelled; an error is logged and retried, never fatal."""
+        """Refresh until cancelled; an error is logged and retried, never fatal.
+
+        Only a full batch (a backlog) is followed at once by the next: facts trickling in are
+        folded once per `interval`, since every refresh recomputes the open months and shares
+        the event loop with the consumer that stores the facts."""
         await self.load_projected()
         await self.recompute_all()
         while True:
             try:
-                while await self.refresh_once():
+                while await self.refresh_once() >= self.batch_size:
                     pass
             except asyncio.CancelledError:
                 raise
