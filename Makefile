@@ -23,6 +23,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/fold_bench.py
 	$(BIN)/python bench/attendance_bench.py
+	$(BIN)/python bench/payroll_ingest_bench.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

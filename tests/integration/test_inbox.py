@@ -13,7 +13,7 @@ from kinerja_events.codec import make_codec
 from kinerja_events.embedded import create_topics
 from kinerja_events.envelope import seal
 from kinerja_events.events import EnvelopeBase
-from kinerja_events.inbox import already_handled, handle_once, subscribe_inbox
+from kinerja_events.inbox import already_handled, handle_batch, handle_once, subscribe_inbox
 from kinerja_events.outbox import make_producer
 from kinerja_events.types import WIB
 
@@ -72,6 +72,29 @@ async def test_a_failed_effect_leaves_no_inbox_row_and_is_applied_on_redelivery(
 
     assert await handle_once(applied_log.engine, "payroll", event, applied_log.effect)
     assert await applied_log.counts({event.event_id}) == {event.event_id: 1}
+
+
+async def test_a_batch_applies_each_new_event_once_and_fails_as_a_whole(
+    applied_log, make_leave, unique_nip: Callable[[], str]  # type: ignore[no-untyped-def]
+) -> None:
+    first, second, third = envelopes(make_leave, unique_nip(), 3)
+    assert await handle_once(applied_log.engine, "payroll", first, applied_log.effect)
+
+    async def failing_on_third(conn, envelope) -> None:  # type: ignore[no-untyped-def]
+        await applied_log.effect(conn, envelope)
+        if envelope.event_id == third.event_id:
+            raise RuntimeError("effect failed")
+
+    with pytest.raises(RuntimeError):
+        await handle_batch(applied_log.engine, "payroll", [second, third], failing_on_third)
+    assert not await already_handled(applied_log.engine, "payroll", second.event_id)
+
+    batch = [first, second, second, third, first]
+    applied = await handle_batch(applied_log.engine, "payroll", batch, applied_log.effect)
+
+    assert applied == 2
+    ids = {first.event_id, second.event_id, third.event_id}
+    assert await applied_log.counts(ids) == {i: 1 for i in ids}
 
 
 async def test_concurrent_deliveries_of_one_event_apply_it_once(
