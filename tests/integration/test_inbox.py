@@ -13,6 +13,7 @@ from kinerja_events.codec import make_codec
 from kinerja_events.embedded import create_topics
 from kinerja_events.envelope import seal
 from kinerja_events.events import EnvelopeBase
+from kinerja_events import inbox as inbox_module
 from kinerja_events.inbox import already_handled, handle_batch, handle_once, subscribe_inbox
 from kinerja_events.outbox import make_producer
 from kinerja_events.types import WIB
@@ -75,8 +76,9 @@ async def test_a_failed_effect_leaves_no_inbox_row_and_is_applied_on_redelivery(
 
 
 async def test_a_batch_applies_each_new_event_once_and_fails_as_a_whole(
-    applied_log, make_leave, unique_nip: Callable[[], str]  # type: ignore[no-untyped-def]
+    applied_log, make_leave, unique_nip: Callable[[], str], monkeypatch  # type: ignore[no-untyped-def]
 ) -> None:
+    monkeypatch.setattr(inbox_module, "INSERT_ROWS", 2)  # a batch spans several inserts
     first, second, third = envelopes(make_leave, unique_nip(), 3)
     assert await handle_once(applied_log.engine, "payroll", first, applied_log.effect)
 

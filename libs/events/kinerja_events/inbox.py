@@ -28,6 +28,7 @@ log = structlog.get_logger("kinerja.inbox")
 
 Effect = Callable[[AsyncConnection, EnvelopeBase], Awaitable[None]]
 DEFAULT_BATCH = 500
+INSERT_ROWS = 5000
 
 
 async def handle_once(
@@ -50,13 +51,16 @@ async def handle_batch(
     if not envelopes:
         return 0
     async with engine.begin() as conn:
-        inserted = await conn.execute(
-            insert(inbox)
-            .values([{"consumer": consumer, "event_id": e.event_id} for e in envelopes])
-            .on_conflict_do_nothing(index_elements=["consumer", "event_id"])
-            .returning(inbox.c.event_id)
-        )
-        new = set(inserted.scalars())
+        new: set[Any] = set()
+        for start in range(0, len(envelopes), INSERT_ROWS):  # within asyncpg's bind limit
+            inserted = await conn.execute(
+                insert(inbox)
+                .values([{"consumer": consumer, "event_id": e.event_id}
+                         for e in envelopes[start:start + INSERT_ROWS]])
+                .on_conflict_do_nothing(index_elements=["consumer", "event_id"])
+                .returning(inbox.c.event_id)
+            )
+            new.update(inserted.scalars())
         applied = 0
         for envelope in envelopes:
             if envelope.event_id in new:
