@@ -30,15 +30,12 @@ import asyncio
 import contextlib
 import math
 import random
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 GATEWAY_KEY = b"bench-gateway-key"
@@ -156,40 +153,17 @@ async def send_all(producer: Any, service: str, commands: list[Any]) -> None:
 
 
 # --- (a) the broker round trip --------------------------------------------------------------
-async def time_round_trip(bench: Bench, count: int) -> float:
+async def time_baseline(bench: Bench, count: int) -> float:
     """Seconds to send `count` signed check-ins to a fresh topic and read them all back."""
-    from aiokafka import AIOKafkaConsumer, TopicPartition
-    from kinerja_events.embedded import DEFAULT_PARTITIONS, create_topics
+    from broker import create_topic, time_round_trip
     from kinerja_events.topics import commands_topic
 
     service = f"bench-{uuid.uuid4().hex[:8]}"
-    topic = commands_topic(service)
-    await create_topics(bench.bootstrap, [topic], DEFAULT_PARTITIONS)
+    await create_topic(bench.bootstrap, commands_topic(service))
     commands = make_check_ins(random_nips(EMPLOYEES), count)
-    consumer = AIOKafkaConsumer(bootstrap_servers=bench.bootstrap, group_id=None,
-                                enable_auto_commit=False, auto_offset_reset="earliest")
-    await consumer.start()
-    try:
-        partitions = [TopicPartition(topic, p) for p in range(DEFAULT_PARTITIONS)]
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        started = time.perf_counter()
-        receiving = asyncio.create_task(receive(consumer, count))
-        try:
-            await send_all(bench.producer, service, commands)
-            await asyncio.wait_for(receiving, DECIDE_TIMEOUT_SECONDS)
-        finally:
-            receiving.cancel()
-        return time.perf_counter() - started
-    finally:
-        await consumer.stop()
-
-
-async def receive(consumer: Any, count: int) -> None:
-    received = 0
-    while received < count:
-        batches = await consumer.getmany(timeout_ms=100)
-        received += sum(len(records) for records in batches.values())
+    return await time_round_trip(bench.bootstrap, commands_topic(service), count,
+                                 lambda: send_all(bench.producer, service, commands),
+                                 DECIDE_TIMEOUT_SECONDS)
 
 
 # --- (b) the attendance service -------------------------------------------------------------
@@ -290,19 +264,11 @@ async def start_bench(stack: contextlib.AsyncExitStack) -> Bench:
     """Start the infrastructure, a producer and the service; `stack` stops them all."""
     from kinerja_attendance.bootstrap import AttendanceConfig, build_service
     from kinerja_attendance.handlers import Keys
+    from broker import start_platform
     from kinerja_events.db import make_engine
-    from kinerja_events.embedded import EmbeddedInfra
     from kinerja_events.observability import make_registry
-    from kinerja_events.outbox import make_producer
 
-    data_dir = Path(tempfile.mkdtemp(prefix="kinerja-bench-"))
-    stack.callback(shutil.rmtree, data_dir, ignore_errors=True)
-    infra = EmbeddedInfra(data_dir, cleanup_mode="delete")
-    stack.push_async_callback(infra.stop)
-    await infra.start()
-    producer = make_producer(infra.kafka_bootstrap)
-    stack.push_async_callback(producer.stop)
-    await producer.start()
+    infra, producer = await start_platform(stack)
     url = await infra.create_database(f"bench_{uuid.uuid4().hex[:12]}")
     registry = make_registry()
     # Tansu makes a joining consumer wait about half its session timeout: keep it short.
@@ -377,7 +343,7 @@ async def measure_all(count: int, runs: int, employees: int) -> int:
         baselines: list[float] = []
         service_runs: list[ServiceRun] = []
         for number in range(1, runs + 1):
-            baselines.append(await time_round_trip(bench, count))
+            baselines.append(await time_baseline(bench, count))
             service_runs.append(await time_service(bench, count, employees))
             print_run(number, count, baselines[-1], service_runs[-1])
         print_summary(count, baselines, service_runs)

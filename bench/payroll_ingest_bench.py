@@ -32,7 +32,6 @@ import argparse
 import asyncio
 import contextlib
 import json
-import shutil
 import statistics
 import sys
 import tempfile
@@ -121,38 +120,16 @@ async def send_all(producer: Any, messages: list[Message]) -> None:
 
 
 # --- (a) the broker round trip --------------------------------------------------------------
-async def time_round_trip(bench: Bench, envelopes: list[dict[str, Any]]) -> float:
+async def time_baseline(bench: Bench, envelopes: list[dict[str, Any]]) -> float:
     """Seconds to send the envelopes to a fresh topic and read them all back."""
-    from aiokafka import AIOKafkaConsumer, TopicPartition
-    from kinerja_events.embedded import DEFAULT_PARTITIONS, create_topics
+    from broker import create_topic, time_round_trip
 
     topic = f"bench.payroll.{uuid.uuid4().hex[:8]}"
-    await create_topics(bench.infra.kafka_bootstrap, [topic], DEFAULT_PARTITIONS)
+    await create_topic(bench.infra.kafka_bootstrap, topic)
     messages = to_messages(envelopes, topic)
-    consumer = AIOKafkaConsumer(bootstrap_servers=bench.infra.kafka_bootstrap, group_id=None,
-                                enable_auto_commit=False, auto_offset_reset="earliest")
-    await consumer.start()
-    try:
-        partitions = [TopicPartition(topic, p) for p in range(DEFAULT_PARTITIONS)]
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        started = time.perf_counter()
-        receiving = asyncio.create_task(receive(consumer, len(messages)))
-        try:
-            await send_all(bench.producer, messages)
-            await asyncio.wait_for(receiving, INGEST_TIMEOUT_SECONDS)
-        finally:
-            receiving.cancel()
-        return time.perf_counter() - started
-    finally:
-        await consumer.stop()
-
-
-async def receive(consumer: Any, count: int) -> None:
-    received = 0
-    while received < count:
-        batches = await consumer.getmany(timeout_ms=100)
-        received += sum(len(records) for records in batches.values())
+    return await time_round_trip(bench.infra.kafka_bootstrap, topic, len(messages),
+                                 lambda: send_all(bench.producer, messages),
+                                 INGEST_TIMEOUT_SECONDS)
 
 
 # --- (b) the payroll service ----------------------------------------------------------------
@@ -281,18 +258,10 @@ async def check_only_held(engine: Any, ids: list[str]) -> None:
 # --- setting up and tearing down ------------------------------------------------------------
 async def start_bench(stack: contextlib.AsyncExitStack) -> Bench:
     """Start the infrastructure and a producer; `stack` stops them both."""
-    from kinerja_events.embedded import EmbeddedInfra
-    from kinerja_events.outbox import make_producer
+    from broker import start_platform
 
-    data_dir = Path(tempfile.mkdtemp(prefix="kinerja-bench-"))
-    stack.callback(shutil.rmtree, data_dir, ignore_errors=True)
-    infra = EmbeddedInfra(data_dir, cleanup_mode="delete")
-    stack.push_async_callback(infra.stop)
-    await infra.start()
-    producer = make_producer(infra.kafka_bootstrap)
-    stack.push_async_callback(producer.stop)
-    await producer.start()
-    return Bench(infra, producer, data_dir, f"bench-payroll-{uuid.uuid4().hex[:8]}")
+    infra, producer = await start_platform(stack)
+    return Bench(infra, producer, infra.data_dir, f"bench-payroll-{uuid.uuid4().hex[:8]}")
 
 
 # --- reporting ------------------------------------------------------------------------------
@@ -348,7 +317,7 @@ async def measure_all(target: int, runs: int) -> int:
         baselines: list[float] = []
         service_runs: list[ServiceRun] = []
         for number in range(1, runs + 1):
-            baselines.append(await time_round_trip(bench, envelopes))
+            baselines.append(await time_baseline(bench, envelopes))
             service_runs.append(await time_service(bench, envelopes))
             print_run(number, len(envelopes), facts, baselines[-1], service_runs[-1])
         print_summary(len(envelopes), facts, baselines, service_runs)

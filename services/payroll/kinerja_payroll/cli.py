@@ -9,7 +9,6 @@ sets `func(args) -> exit code`. `main(argv)` runs them standalone
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Sequence
 from typing import Any
