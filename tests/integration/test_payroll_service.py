@@ -97,6 +97,19 @@ async def projected_total(service, period: str, nip: str) -> int | None:
     return None if data is None else data["total_rupiah"]
 
 
+def projected_gauge(service, period: str) -> float | None:
+    """`kinerja_payroll_projected_employees{period}` as ops see it, or None when not shown."""
+    samples = [sample for metric in service.keeper.employees.collect()
+               for sample in metric.samples if sample.labels.get("period") == period]
+    return samples[0].value if samples else None
+
+
+async def wait_until_gone(read, timeout: float = 30) -> None:
+    async with asyncio.timeout(timeout):
+        while read() is not None:
+            await asyncio.sleep(0.1)
+
+
 async def read_payroll_topic(bus, until, timeout: float = 60) -> list[dict]:
     consumer = AIOKafkaConsumer(topics.PAYROLL, bootstrap_servers=bus.kafka_bootstrap,
                                 group_id=None, auto_offset_reset="earliest")
@@ -127,8 +140,10 @@ async def test_the_worked_example_flows_from_the_topics_to_a_closed_month(
     await wait_for_facts(payroll, len(history))
     assert await projected_total(payroll, "2026-10", NIP_A) == 4_340_455
 
+    assert projected_gauge(payroll, "2026-10") == 2  # employees with a result so far
     close = await close_period(payroll.engine, PostgresEventStore(payroll.engine), "2026-10",
                                payroll.config.rule_file(), datetime.now(WIB))
+    await wait_until_gone(lambda: projected_gauge(payroll, "2026-10"))  # closed: not projected
     by_nip = {r.nip: r.tpp for r in close.results}
     assert by_nip[NIP_A]["total_rupiah"] == 4_340_455
     assert by_nip[NIP_A]["productivity_rupiah"] == 2_648_455

@@ -58,6 +58,7 @@ class ProjectionKeeper:
         self.batch_size = batch_size
         self.facts = Facts()
         self.periods: set[str] = set()
+        self.shown: set[str] = set()  # periods with projected gauges
         self.folded = Counter("kinerja_payroll_facts_folded", "Facts folded into the projection",
                               ["type"], registry=registry)
         self.month_total = Gauge("kinerja_payroll_projected_total_rupiah",
@@ -115,6 +116,22 @@ class ProjectionKeeper:
             await self.write(conn, period, results)
         if closed:
             await conn.execute(delete(projection).where(projection.c.period.in_(closed)))
+        self.hide(closed)
+
+    def hide(self, closed: set[str]) -> None:
+        """Drop the projected gauges of closed periods (a closed month is no longer projected)."""
+        for period in closed & self.shown:
+            self.month_total.remove(period)
+            self.employees.remove(period)
+        self.shown -= closed
+
+    async def forget_closed(self) -> None:
+        """Drop the projection of periods closed since the last refresh."""
+        async with self.engine.begin() as conn:
+            closed = set((await conn.scalars(select(closes.c.period))).all())
+            if closed & self.shown:
+                await conn.execute(delete(projection).where(projection.c.period.in_(closed)))
+                self.hide(closed)
 
     async def write(self, conn: Any, period: str, results: list) -> None:
         """Replace `period`'s projection rows."""
@@ -127,6 +144,7 @@ class ProjectionKeeper:
                 for r in results])
         self.month_total.labels(period).set(sum(r.tpp["total_rupiah"] for r in results))
         self.employees.labels(period).set(len(results))
+        self.shown.add(period)
 
     async def run_forever(self, interval: float = 1.0) -> None:
         """Refresh until cancelled; an error is logged and retried, never fatal.
@@ -140,6 +158,7 @@ class ProjectionKeeper:
             try:
                 while await self.refresh_once() >= self.batch_size:
                     pass
+                await self.forget_closed()
             except asyncio.CancelledError:
                 raise
             except Exception:
