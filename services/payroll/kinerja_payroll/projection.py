@@ -105,7 +105,7 @@ class ProjectionKeeper:
 
     async def recompute_open_periods(self, conn: Any) -> None:
         """Rewrite the projection of every period facts speak of that is not closed."""
-        closed = set((await conn.scalars(select(closes.c.period))).all())
+        closed = await self.drop_closed(conn)
         index = index_facts(self.facts)
         for period in sorted(self.periods - closed):
             try:
@@ -114,24 +114,22 @@ class ProjectionKeeper:
                 log.warning("projection_incomplete", period=period, error=str(exc))
                 continue
             await self.write(conn, period, results)
+
+    async def drop_closed(self, conn: Any) -> set[str]:
+        """Drop the projection rows and gauges of closed periods; return the closed periods."""
+        closed = set((await conn.scalars(select(closes.c.period))).all())
         if closed:
             await conn.execute(delete(projection).where(projection.c.period.in_(closed)))
-        self.hide(closed)
-
-    def hide(self, closed: set[str]) -> None:
-        """Drop the projected gauges of closed periods (a closed month is no longer projected)."""
         for period in closed & self.shown:
             self.month_total.remove(period)
             self.employees.remove(period)
         self.shown -= closed
+        return closed
 
     async def forget_closed(self) -> None:
         """Drop the projection of periods closed since the last refresh."""
         async with self.engine.begin() as conn:
-            closed = set((await conn.scalars(select(closes.c.period))).all())
-            if closed & self.shown:
-                await conn.execute(delete(projection).where(projection.c.period.in_(closed)))
-                self.hide(closed)
+            await self.drop_closed(conn)
 
     async def write(self, conn: Any, period: str, results: list) -> None:
         """Replace `period`'s projection rows."""
