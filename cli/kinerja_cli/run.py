@@ -199,11 +199,12 @@ class Platform:
             await publish_envelopes(producer, codec, facts)
         finally:
             await producer.stop()
-        command_ids = [c.command_id for c in month.commands]
-        outcomes = await wait_for_decisions(self.database_url("attendance"), command_ids)
+        decided = await wait_for_decisions(self.database_url("attendance"),
+                                           [c.command_id for c in month.commands])
+        outcomes = Tally(kind for _, kind in decided)
         if "payroll" in self.services:
             sent = [e.event_id for e in [*reference, *facts]]
-            recorded = await accepted_event_ids(self.database_url("attendance"), command_ids)
+            recorded = [event_id for event_id, kind in decided if kind != "CheckInRejected"]
             await wait_for_payroll(self.database_url("payroll"), [*sent, *recorded])
         summary = ", ".join(f"{n} {kind}" for kind, n in sorted(outcomes.items()))
         print(f"{SEEDED_LINE}: {len(people)} employees, period {period}: "
@@ -303,9 +304,9 @@ async def wait_for_reference(database_url: str, envelopes: list[Any]) -> None:
                REFERENCE_WAIT_SECONDS, "attendance to receive the demo's reference data")
 
 
-async def wait_for_decisions(database_url: str, command_ids: list[UUID]) -> dict[str, int]:
-    """Until attendance has decided every command in `command_ids`; the outcome counts by
-    event type (e.g. {"CheckedIn": 170, "CheckInRejected": 2})."""
+async def wait_for_decisions(database_url: str, command_ids: list[UUID]) -> list[Any]:
+    """Until attendance has decided every command in `command_ids`; the `(event_id, type)` of
+    every event those commands produced."""
     from sqlalchemy import any_, func, select
 
     from kinerja_events.db import commands, events, make_engine
@@ -313,32 +314,13 @@ async def wait_for_decisions(database_url: str, command_ids: list[UUID]) -> dict
     decided = select(func.count()).where(commands.c.command_id.in_(command_ids))
     await poll(database_url, decided, lambda n: n >= len(set(command_ids)),
                DECIDED_WAIT_SECONDS, "attendance to decide the demo's commands")
-    outcome = (select(events.c.type, func.count())
-               .join(commands, events.c.event_id == any_(commands.c.event_ids))
-               .where(commands.c.command_id.in_(command_ids))
-               .group_by(events.c.type))
+    produced = (select(events.c.event_id, events.c.type)
+                .join(commands, events.c.event_id == any_(commands.c.event_ids))
+                .where(commands.c.command_id.in_(command_ids)))
     engine = make_engine(database_url)
     try:
         async with engine.connect() as conn:
-            return {kind: int(n) for kind, n in (await conn.execute(outcome)).all()}
-    finally:
-        await engine.dispose()
-
-
-async def accepted_event_ids(database_url: str, command_ids: list[UUID]) -> list[UUID]:
-    """The ids of the facts attendance recorded for `command_ids` (its refusals excepted)."""
-    from sqlalchemy import any_, select
-
-    from kinerja_events.db import commands, events, make_engine
-
-    query = (select(events.c.event_id)
-             .join(commands, events.c.event_id == any_(commands.c.event_ids))
-             .where(commands.c.command_id.in_(command_ids),
-                    events.c.type != "CheckInRejected"))
-    engine = make_engine(database_url)
-    try:
-        async with engine.connect() as conn:
-            return list((await conn.scalars(query)).all())
+            return list((await conn.execute(produced)).all())
     finally:
         await engine.dispose()
 
