@@ -115,6 +115,18 @@ def test_every_event_round_trips_through_json(event_type):
     assert again.data.model_dump(mode="json") == decoded.data.model_dump(mode="json")
 
 
+def test_a_change_carries_only_the_fields_it_changes_through_a_round_trip():
+    codec = make_codec()
+    change = codec.decode(json.dumps(envelope_of("EmployeeChanged")))  # unit only
+    wire = json.loads(codec.encode(change))
+    assert set(wire["data"]) == {"nip", "effective_date", "unit"}
+    assert codec.decode(codec.encode(change)).data.changed_fields() == {"unit": "Biro Hukum"}
+    to_top = {**envelope_of("EmployeeChanged"), "data": {
+        "nip": NIP_A, "effective_date": "2026-10-15", "superior_nip": None}}
+    again = codec.decode(codec.encode(codec.decode(json.dumps(to_top))))
+    assert again.data.changed_fields() == {"superior_nip": None}  # null: now at the top
+
+
 @pytest.mark.parametrize("event_type", sorted(EVENT_DATA))
 def test_every_event_model_is_frozen(event_type):
     decoded = make_codec().decode(envelope_of(event_type))

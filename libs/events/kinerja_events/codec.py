@@ -9,6 +9,7 @@ model of its type (the same models as the `Event` discriminated union). Errors a
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,13 +21,26 @@ from .events import ENVELOPES, EnvelopeBase
 Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
 
 
-class ContractError(ValueError):
-    """A message that does not meet the contract. `field` names the offending field."""
+MAX_MESSAGE_BYTES = 256 * 1024
+MAX_DEPTH = 8
+INT64 = range(-(2**63), 2**63)
 
-    def __init__(self, field: str, message: str):
+REFUSAL_REASONS = (
+    "empty", "too_large", "not_utf8", "not_json", "not_object", "too_deep",
+    "integer_out_of_range", "nul_character", "unknown_type", "unknown_version", "invalid",
+)
+"""Why a message breaks the contract: a fixed list, so metric labels never come from content."""
+
+
+class ContractError(ValueError):
+    """A message that does not meet the contract. `field` names the offending field (for
+    people and logs); `reason` is one of `REFUSAL_REASONS` (for metric labels)."""
+
+    def __init__(self, field: str, message: str, reason: str = "invalid"):
         super().__init__(f"{field}: {message}")
         self.field = field
         self.message = message
+        self.reason = reason
 
 
 @dataclass
@@ -49,23 +63,23 @@ class Registry:
         """Bring a raw envelope dict to its type's current schema version."""
         event_type = raw.get("type")
         if not isinstance(event_type, str) or event_type not in self.current:
-            raise ContractError("type", f"unknown event type {event_type!r}")
+            raise ContractError("type", f"unknown event type {event_type!r:.100}", "unknown_type")
         version = raw.get("schema_version")
         if not isinstance(version, int) or isinstance(version, bool):
-            raise ContractError("schema_version", f"must be an integer, got {version!r}")
+            raise ContractError("schema_version", f"must be an integer, got {version!r:.100}")
         target = self.current[event_type]
         while version < target:
             step = self.upcasters.get((event_type, version))
             if step is None:
                 raise ContractError(
-                    "schema_version", f"no upcaster for {event_type} v{version}"
-                )
+                    "schema_version", f"no upcaster for {event_type} v{version}",
+                    "unknown_version")
             raw = {**step(raw), "schema_version": version + 1}
             version += 1
         if version != target:
             raise ContractError(
-                "schema_version", f"unknown schema_version {version} for {event_type}"
-            )
+                "schema_version", f"unknown schema_version {version} for {event_type}",
+                "unknown_version")
         return raw
 
 
@@ -85,8 +99,10 @@ class Codec:
             raise contract_error(exc) from None
 
     def encode(self, envelope: EnvelopeBase) -> bytes:
-        """The envelope as compact UTF-8 JSON."""
-        return envelope.model_dump_json().encode()
+        """The envelope as compact UTF-8 JSON. Fields that were never set are left out, so an
+        `EmployeeChanged` carries only the fields it changes (a `superior_nip` of null means
+        "no superior", an absent one "unchanged")."""
+        return envelope.model_dump_json(exclude_unset=True).encode()
 
 
 def make_codec(registry: Registry | None = None) -> Codec:
@@ -94,15 +110,78 @@ def make_codec(registry: Registry | None = None) -> Codec:
     return Codec(registry or Registry())
 
 
-def load_object(payload: str | bytes) -> dict[str, Any]:
-    """The JSON object in `payload`; `ContractError` on field `(json)` if it is none."""
+def load_object(payload: str | bytes | None) -> dict[str, Any]:
+    """The JSON object in `payload`, within the message bounds of CONTRACT.md: at most 256 KiB
+    of UTF-8, nested at most 8 levels, integers in 64 bits, no U+0000, no NaN or infinity.
+    Anything else raises `ContractError` (field `(message)` or `(json)`), never another error."""
+    body = payload.encode() if isinstance(payload, str) else payload
+    if not body:
+        raise ContractError("(message)", "empty message", "empty")
+    if len(body) > MAX_MESSAGE_BYTES:
+        raise ContractError("(message)", f"{len(body)} bytes, more than {MAX_MESSAGE_BYTES}",
+                            "too_large")
     try:
-        raw = json.loads(payload)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ContractError("(json)", f"not valid JSON: {exc}") from None
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ContractError("(message)", f"not UTF-8: {exc}", "not_utf8") from None
+    try:
+        raw = _DECODER.decode(text)
+    except RecursionError:
+        raise ContractError("(json)", f"nested more than {MAX_DEPTH} levels", "too_deep") from None
+    except ValueError as exc:  # JSONDecodeError, and Python's limit on huge integers
+        if "integer string conversion" in str(exc) or "Exceeds the limit" in str(exc):
+            raise ContractError("(json)", "an integer does not fit in 64 bits",
+                                "integer_out_of_range") from None
+        raise ContractError("(json)", f"not valid JSON: {str(exc)[:200]}", "not_json") from None
     if not isinstance(raw, dict):
-        raise ContractError("(json)", "a message must be a JSON object")
+        raise ContractError("(json)", "a message must be a JSON object", "not_object")
+    if might_break_a_value_bound(text):
+        check_values(raw)
     return raw
+
+
+_LONG_NUMBER = re.compile(r"\d{19}")
+
+
+def might_break_a_value_bound(text: str) -> bool:
+    """False when the JSON `text` certainly nests at most `MAX_DEPTH` levels, has no integer
+    of more than 18 digits and no escaped U+0000 (a raw one is not JSON): most messages, which
+    then need no walk of their values."""
+    return (text.count("{") + text.count("[") > MAX_DEPTH or "\\u0000" in text
+            or _LONG_NUMBER.search(text) is not None)
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number in JSON")
+
+
+_DECODER = json.JSONDecoder(parse_constant=_refuse_constant)
+"""A JSON decoder that refuses NaN and Infinity (made once: `json.loads` with options makes a
+decoder per call)."""
+
+
+def check_values(value: Any, depth: int = 1) -> None:
+    """Refuse containers nested deeper than `MAX_DEPTH` (the message itself is level 1),
+    integers outside 64 bits and U+0000 anywhere."""
+    if isinstance(value, dict | list) and depth > MAX_DEPTH:
+        raise ContractError("(json)", f"nested more than {MAX_DEPTH} levels", "too_deep")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _check_text(key)
+            check_values(item, depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            check_values(item, depth + 1)
+    elif isinstance(value, str):
+        _check_text(value)
+    elif isinstance(value, int) and not isinstance(value, bool) and value not in INT64:
+        raise ContractError("(json)", "an integer does not fit in 64 bits",
+                            "integer_out_of_range")
+
+
+def _check_text(text: str) -> None:
+    if "\x00" in text:
+        raise ContractError("(json)", "a string holds U+0000", "nul_character")
 
 
 def contract_error(exc: ValidationError) -> ContractError:

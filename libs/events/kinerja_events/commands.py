@@ -6,14 +6,16 @@ fields. The signature travels in the Kafka header `x-kinerja-signature` (see `si
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Literal, Union
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, Field, TypeAdapter
+from pydantic import BaseModel, Field, TypeAdapter
 
 from .events import BerAKHLAKScores, LeaveKind, Mode
-from .types import FROZEN_STRICT, NIP, NonEmpty, Period
+from .types import (
+    FROZEN_STRICT, NIP, MAX_QUANTITY, Id, Instant, Items, Name, NonEmpty, Period, Text, WorkDate,
+    WorkInstant,
+)
 
 
 class Command(BaseModel):
@@ -23,12 +25,12 @@ class Command(BaseModel):
 
     command_id: UUID
     actor_nip: NIP
-    sent_at: AwareDatetime
+    sent_at: Instant
 
 
 # --- attendance -----------------------------------------------------------------------------
 class _Check(Command):
-    at: AwareDatetime
+    at: WorkInstant
     lat: float = Field(ge=-90, le=90)
     lon: float = Field(ge=-180, le=180)
     accuracy_m: float = Field(ge=0)
@@ -46,47 +48,47 @@ class CheckOut(_Check):
 
 class RecordLeave(Command):
     type: Literal["RecordLeave"] = "RecordLeave"
-    leave_id: NonEmpty
+    leave_id: Id
     nip: NIP
     kind: LeaveKind
-    start_date: date
-    end_date: date
+    start_date: WorkDate
+    end_date: WorkDate
 
 
 class CancelLeave(Command):
     type: Literal["CancelLeave"] = "CancelLeave"
-    leave_id: NonEmpty
+    leave_id: Id
     nip: NIP
 
 
 class RecordOfficialTravel(Command):
     type: Literal["RecordOfficialTravel"] = "RecordOfficialTravel"
-    travel_id: NonEmpty
+    travel_id: Id
     nip: NIP
-    start_date: date
-    end_date: date
+    start_date: WorkDate
+    end_date: WorkDate
 
 
 # --- worklog --------------------------------------------------------------------------------
 class LogActivity(Command):
     type: Literal["LogActivity"] = "LogActivity"
-    activity_id: NonEmpty
-    work_date: date
-    task_code: NonEmpty
-    quantity: int = Field(ge=1)
-    description: str
-    evidence_ref: str | None = None
+    activity_id: Id
+    work_date: WorkDate
+    task_code: Id
+    quantity: int = Field(ge=1, le=MAX_QUANTITY)
+    description: Text
+    evidence_ref: Id | None = None
 
 
 class ApproveActivity(Command):
     type: Literal["ApproveActivity"] = "ApproveActivity"
-    activity_id: NonEmpty
-    approved_quantity: int = Field(ge=0)
+    activity_id: Id
+    approved_quantity: int = Field(ge=0, le=MAX_QUANTITY)
 
 
 class RejectActivity(Command):
     type: Literal["RejectActivity"] = "RejectActivity"
-    activity_id: NonEmpty
+    activity_id: Id
     reason: NonEmpty
 
 
@@ -101,33 +103,33 @@ class GiveRating(Command):
 
 class AssignIKP(Command):
     type: Literal["AssignIKP"] = "AssignIKP"
-    ikp_id: NonEmpty
+    ikp_id: Id
     assignee_nip: NIP
     period: Period
     title: NonEmpty
-    due_date: date
+    due_date: WorkDate
 
 
 class CompleteIKP(Command):
     type: Literal["CompleteIKP"] = "CompleteIKP"
-    ikp_id: NonEmpty
-    completed_at: AwareDatetime
+    ikp_id: Id
+    completed_at: WorkInstant
 
 
 # --- mkd ------------------------------------------------------------------------------------
 class RequestMKD(Command):
     type: Literal["RequestMKD"] = "RequestMKD"
-    request_id: NonEmpty
-    week_start: date
-    days: list[date] = Field(min_length=1)
+    request_id: Id
+    week_start: WorkDate
+    days: Items[WorkDate] = Field(min_length=1)
 
 
 class DecideMKD(Command):
     type: Literal["DecideMKD"] = "DecideMKD"
-    request_id: NonEmpty
+    request_id: Id
     grant: bool
-    days: list[date] = []
-    reason: str = ""
+    days: Items[WorkDate] = []
+    reason: Name = ""
 
 
 AttendanceCommand = Annotated[

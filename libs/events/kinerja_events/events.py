@@ -6,13 +6,15 @@ to its data model. Names are the contract's, never Python module paths.
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any, Literal, Union
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, Field, create_model
+from pydantic import BaseModel, Field, create_model
 
-from .types import FROZEN_STRICT, NIP, NonEmpty, Period, Ratio6, Rupiah, Score
+from .types import (
+    FROZEN_STRICT, NIP, AnyDate, Id, Instant, Items, Minutes, Name, NonEmpty, Period, Ratio6,
+    Rupiah, Score, Text, WorkDate, WorkInstant,
+)
 
 
 class Data(BaseModel):
@@ -23,45 +25,45 @@ class Data(BaseModel):
 
 # --- hr -------------------------------------------------------------------------------------
 class OfficeRegistered(Data):
-    office_id: NonEmpty
-    name: str
+    office_id: Id
+    name: Name
     lat: float = Field(ge=-90, le=90)
     lon: float = Field(ge=-180, le=180)
     radius_m: float = Field(gt=0)
 
 
 class Task(Data):
-    task_code: NonEmpty
-    name: str
-    unit: str
-    minutes_per_unit: int = Field(ge=0)
+    task_code: Id
+    name: Name
+    unit: Name
+    minutes_per_unit: Minutes
 
 
 class PositionDefined(Data):
-    position_code: NonEmpty
-    name: str
+    position_code: Id
+    name: Name
     kelas_jabatan: int = Field(ge=1, le=17)
     mobile: bool
     public_service: bool
-    tasks: list[Task]
+    tasks: Items[Task]
 
 
 class EmployeeRegistered(Data):
     nip: NIP
-    name: str
-    position_code: NonEmpty
-    unit: str
-    office_id: NonEmpty
+    name: Name
+    position_code: Id
+    unit: Name
+    office_id: Id
     superior_nip: NIP | None
-    effective_date: date
+    effective_date: AnyDate
 
 
 class EmployeeChanged(Data):
     nip: NIP
-    effective_date: date
-    position_code: NonEmpty | None = None
-    unit: str | None = None
-    office_id: NonEmpty | None = None
+    effective_date: AnyDate
+    position_code: Id | None = None
+    unit: Name | None = None
+    office_id: Id | None = None
     superior_nip: NIP | None = None
 
     def changed_fields(self) -> dict[str, Any]:
@@ -71,12 +73,12 @@ class EmployeeChanged(Data):
 
 class EmployeeTerminated(Data):
     nip: NIP
-    effective_date: date
+    effective_date: AnyDate
 
 
 class HolidayDeclared(Data):
-    date: date
-    name: str
+    date: AnyDate
+    name: Name
     kind: Literal["national", "joint_leave"]
 
 
@@ -86,14 +88,14 @@ Mode = Literal["office", "field", "mkd"]
 
 class _Check(Data):
     nip: NIP
-    at: AwareDatetime
-    received_at: AwareDatetime
+    at: WorkInstant
+    received_at: WorkInstant
     mode: Mode
     lat: float = Field(ge=-90, le=90)
     lon: float = Field(ge=-180, le=180)
     accuracy_m: float = Field(ge=0)
-    office_id: str | None
-    flags: list[str] = []
+    office_id: Id | None
+    flags: Items[Id] = []
 
 
 class CheckedIn(_Check):
@@ -107,9 +109,9 @@ class CheckedOut(_Check):
 class CheckInRejected(Data):
     command_id: UUID
     nip: NIP
-    attempted_at: AwareDatetime
+    attempted_at: WorkInstant
     action: Literal["check_in", "check_out"]
-    reason: NonEmpty
+    reason: Id
     retryable: bool
 
 
@@ -117,49 +119,49 @@ LeaveKind = Literal["annual", "sick", "important", "maternity", "long", "unpaid"
 
 
 class LeaveRecorded(Data):
-    leave_id: NonEmpty
+    leave_id: Id
     nip: NIP
     kind: LeaveKind
-    start_date: date
-    end_date: date
+    start_date: WorkDate
+    end_date: WorkDate
 
 
 class LeaveCancelled(Data):
-    leave_id: NonEmpty
+    leave_id: Id
     nip: NIP
 
 
 class OfficialTravelRecorded(Data):
-    travel_id: NonEmpty
+    travel_id: Id
     nip: NIP
-    start_date: date
-    end_date: date
+    start_date: WorkDate
+    end_date: WorkDate
 
 
 # --- worklog --------------------------------------------------------------------------------
 class ActivityLogged(Data):
-    activity_id: NonEmpty
+    activity_id: Id
     nip: NIP
-    work_date: date
-    task_code: NonEmpty
-    quantity: int = Field(ge=0)
-    minutes: int = Field(ge=0)
-    description: str
-    evidence_ref: str | None
+    work_date: WorkDate
+    task_code: Id
+    quantity: int = Field(ge=1, le=1000)
+    minutes: Minutes
+    description: Text
+    evidence_ref: Id | None
 
 
 class ActivityApproved(Data):
-    activity_id: NonEmpty
+    activity_id: Id
     nip: NIP
     approver_nip: NIP
-    approved_minutes: int = Field(ge=0)
+    approved_minutes: Minutes
 
 
 class ActivityRejected(Data):
-    activity_id: NonEmpty
+    activity_id: Id
     nip: NIP
     approver_nip: NIP
-    reason: str
+    reason: Name
 
 
 # --- appraisal ------------------------------------------------------------------------------
@@ -182,48 +184,48 @@ class RatingGiven(Data):
 
 
 class IKPAssigned(Data):
-    ikp_id: NonEmpty
+    ikp_id: Id
     assigner_nip: NIP
     assignee_nip: NIP
     period: Period
-    title: str
-    due_date: date
+    title: Name
+    due_date: WorkDate
 
 
 class IKPCompleted(Data):
-    ikp_id: NonEmpty
+    ikp_id: Id
     assignee_nip: NIP
     verified_by_nip: NIP
-    completed_at: AwareDatetime
+    completed_at: WorkInstant
 
 
 # --- mkd ------------------------------------------------------------------------------------
 class MKDRequested(Data):
-    request_id: NonEmpty
+    request_id: Id
     nip: NIP
-    week_start: date
-    days: list[date]
+    week_start: WorkDate
+    days: Items[WorkDate]
 
 
 class MKDGranted(Data):
-    request_id: NonEmpty
+    request_id: Id
     nip: NIP
     approver_nip: NIP
-    days: list[date]
+    days: Items[WorkDate]
 
 
 class MKDDenied(Data):
-    request_id: NonEmpty
+    request_id: Id
     nip: NIP
-    reason: str
+    reason: Name
 
 
 # --- payroll --------------------------------------------------------------------------------
 class TPPCalculated(Data):
     nip: NIP
     period: Period
-    rule_set: str
-    rule_set_hash: str
+    rule_set: Id
+    rule_set_hash: Id
     base_rupiah: Rupiah
     productivity_rupiah: Rupiah
     discipline_rupiah: Rupiah
@@ -235,7 +237,7 @@ class TPPCalculated(Data):
     tk_days: int
     approved_minutes: int
     target_minutes: int
-    flags: list[str]
+    flags: Items[Id]
 
 
 class TPPAdjusted(Data):
@@ -250,15 +252,15 @@ class PayrollClosed(Data):
     period: Period
     employees: int
     total_rupiah: Rupiah
-    digest: str
-    closed_at: AwareDatetime
+    digest: Id
+    closed_at: Instant
 
 
 class MKDEligibilityDetermined(Data):
     nip: NIP
     period: Period
     days_per_week: Literal[0, 1, 3, 4]
-    reasons: list[str]
+    reasons: Items[Name]
 
 
 EVENT_DATA: dict[str, type[Data]] = {
@@ -288,9 +290,9 @@ class EnvelopeBase(BaseModel):
     schema_version: int = Field(default=1, ge=1)
     source: SOURCES
     stream_id: NonEmpty
-    stream_version: int = Field(ge=1)
-    occurred_at: AwareDatetime
-    recorded_at: AwareDatetime
+    stream_version: int = Field(ge=1, le=2**31 - 1)
+    occurred_at: Instant
+    recorded_at: Instant
     correlation_id: UUID | None = None
     causation_id: UUID | None = None
     data: Data

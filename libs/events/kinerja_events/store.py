@@ -239,7 +239,7 @@ class PostgresEventStore:
             "source": envelope.source,
             "occurred_at": envelope.occurred_at,
             "recorded_at": envelope.recorded_at,
-            "envelope": envelope.model_dump(mode="json"),
+            "envelope": envelope.model_dump(mode="json", exclude_unset=True),
         }
 
     def _outbox_row(self, envelope: EnvelopeBase) -> dict[str, object]:
