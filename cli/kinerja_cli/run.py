@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import dataclasses
 import errno
 import importlib
 import os
@@ -96,11 +95,14 @@ class Platform:
         from kinerja_events.embedded import start_endpoints, write_endpoints_file
         from kinerja_events.observability import make_registry, start_metrics_server
 
+        from kinerja_events.resilience import Health
+
         registry = make_registry()
+        health = Health(registry)
         if self.metrics_port:
-            self.metrics_server = start_metrics_server(registry, self.metrics_port)
+            self.metrics_server = start_metrics_server(registry, self.metrics_port, health=health)
         self.endpoints = await start_endpoints(self.settings)
-        await self.build_services(registry)
+        await self.build_services(registry, health)
         if self.settings.embedded_kafka:
             await self.republish_outboxes()
         for name, service in self.services.items():
@@ -135,7 +137,7 @@ class Platform:
         log.info("stopped")
 
     # --- services ------------------------------------------------------------------------------
-    async def build_services(self, registry: Any) -> None:
+    async def build_services(self, registry: Any, health: Any) -> None:
         """Build every service on its own database (payroll only once its bootstrap exists)."""
         for name, module_name in SERVICE_MODULES.items():
             module = import_service(module_name)
@@ -143,14 +145,10 @@ class Platform:
                 self.missing.append(name)
                 log.warning("service_not_installed", service=name, module=module_name)
                 continue
-            config = module.load_config()
-            if name == "attendance" and self.demo:
-                # The demo replays last month: attendance takes the simulated gateway's
-                # sent_at as the time received, so the real rules judge each command.
-                config = dataclasses.replace(config, trust_gateway_clock=True)
-            self.configs[name] = config
+            config = self.configs[name] = module.load_config()
             self.services[name] = await module.build_service(
-                self.endpoints.kafka_bootstrap, self.database_url(name), config, registry)
+                self.endpoints.kafka_bootstrap, self.database_url(name), config, registry,
+                health=health, **self.settings.consumer_options())
 
     def database_url(self, service: str) -> str:
         """URL of `service`'s own database."""
@@ -194,7 +192,10 @@ class Platform:
             await wait_for_reference(self.database_url("attendance"), reference)
             gateway_key = self.configs["attendance"].keys.gateway
             for command in month.commands:
-                await send_command(producer, "attendance", command, gateway_key)
+                # The demo replays last month: each command is published with the record
+                # timestamp of its simulated moment, so the real rules judge it as of then.
+                await send_command(producer, "attendance", command, gateway_key,
+                                   received_at=command.sent_at)
             facts = fact_envelopes(month.facts)
             await publish_envelopes(producer, codec, facts)
         finally:

@@ -1,33 +1,38 @@
 """Two attendance instances on one database: a command reads only the events appended since its
 instance's cached fold of the stream, and still decides on everything the other one recorded.
 
-Handlers are driven directly (signed bodies, as the consumer passes them), on the real
-PostgreSQL, so the assertions are about the store and the cache, not the broker.
+Pipelines are driven directly with records (signed bodies with a record timestamp, as the
+consumer hands them over), on the real PostgreSQL, so the assertions are about the store and the
+cache, not the broker.
 """
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import pytest
+from sqlalchemy import select
 
-from kinerja_attendance.decider import AttendanceLimits
-from kinerja_attendance.handlers import CommandHandler, Keys, make_metrics
 from kinerja_attendance.bootstrap import load_config
+from kinerja_attendance.decider import AttendanceDecider
+from kinerja_attendance.handlers import SOURCE, Keys, command_models
 from kinerja_attendance.projection import (
-    StreamCache,
+    AttendanceReference,
     create_tables,
     keep_reference_fact,
-    load_reference,
 )
 from kinerja_events import commands as cmd
 from kinerja_events import events as ev
 from kinerja_events.codec import make_codec
+from kinerja_events.db import commands as command_table
 from kinerja_events.db import create_schema, make_engine
 from kinerja_events.observability import make_registry
-from kinerja_events.publishing import command_body, envelope_of
-from kinerja_events.signing import sign
+from kinerja_events.pipeline import CommandPipeline
+from kinerja_events.publishing import command_body, envelope_of, timestamp_ms
+from kinerja_events.resilience import Health
+from kinerja_events.signing import SIGNATURE_HEADER, sign
 from kinerja_events.store import PostgresEventStore
 from kinerja_events.types import WIB
 
@@ -68,18 +73,52 @@ async def engine(new_database):
     await engine.dispose()
 
 
-def instance(engine, cache_size: int = 4096) -> CommandHandler:
+@dataclass(frozen=True)
+class Record:
+    """What the pipeline reads of a Kafka record."""
+
+    value: bytes
+    timestamp: int
+    headers: tuple
+    topic: str = "kinerja.commands.attendance"
+    partition: int = 0
+    offset: int = 0
+    key: bytes = NIP.encode()
+
+
+def instance(engine, cache_size: int = 4096) -> CommandPipeline:
     codec = make_codec()
-    return CommandHandler(engine=engine, store=PostgresEventStore(engine, codec), codec=codec,
-                          keys=Keys(GATEWAY_KEY, b"instances-hr-key"), limits=AttendanceLimits(),
-                          metrics=make_metrics(make_registry()), streams=StreamCache(cache_size))
+    return CommandPipeline(
+        service=SOURCE, engine=engine, codec=codec,
+        models=command_models(Keys(GATEWAY_KEY, b"instances-hr-key")),
+        decider=AttendanceDecider(), reference=AttendanceReference(codec),
+        health=Health(), registry=make_registry(), cache_size=cache_size)
 
 
-async def submit(handler: CommandHandler, kind, at: datetime) -> list:
-    command = kind(command_id=uuid.uuid4(), actor_nip=NIP, sent_at=at, at=at, lat=OFFICE.lat,
-                   lon=OFFICE.lon, accuracy_m=10, mode="office", mock_location=False)
+def check_in(kind, at: datetime) -> cmd.CheckIn:
+    return kind(command_id=uuid.uuid4(), actor_nip=NIP, sent_at=at, at=at, lat=OFFICE.lat,
+                lon=OFFICE.lon, accuracy_m=10, mode="office", mock_location=False)
+
+
+def record_of(command, received_at: datetime) -> Record:
     body = command_body(command)
-    return await handler.handle_message(body, sign(body, GATEWAY_KEY), received_at=at)
+    return Record(body, timestamp_ms(received_at),
+                  ((SIGNATURE_HEADER, sign(body, GATEWAY_KEY).encode()),))
+
+
+async def outcome(engine, command) -> list:
+    """The events `command` appended (in version order)."""
+    async with engine.connect() as conn:
+        ids = await conn.scalar(select(command_table.c.event_ids).where(
+            command_table.c.command_id == command.command_id))
+    events = await PostgresEventStore(engine).read_stream(f"employee:{NIP}")
+    return [e for e in events if e.event_id in set(ids or ())]
+
+
+async def submit(pipeline: CommandPipeline, kind, at: datetime) -> list:
+    command = check_in(kind, at)
+    await pipeline.handle([record_of(command, at)])
+    return await outcome(pipeline.engine, command)
 
 
 async def test_an_instance_decides_on_what_another_instance_appended_since_its_cache(engine):
@@ -108,22 +147,31 @@ async def test_without_a_cache_an_instance_reads_the_whole_stream_and_decides_th
 
 async def test_a_repeated_command_leaves_the_cache_at_the_streams_own_version(engine):
     a = instance(engine)
-    command = cmd.CheckIn(command_id=uuid.uuid4(), actor_nip=NIP, sent_at=MORNING, at=MORNING,
-                          lat=OFFICE.lat, lon=OFFICE.lon, accuracy_m=10, mode="office",
-                          mock_location=False)
-    body = command_body(command)
-    first = await a.handle_message(body, sign(body, GATEWAY_KEY), received_at=MORNING)
-    again = await a.handle_message(body, sign(body, GATEWAY_KEY), received_at=MORNING)
-    assert again == first
+    command = check_in(cmd.CheckIn, MORNING)
+    await a.handle([record_of(command, MORNING)])
+    await a.handle([record_of(command, MORNING)])
+    [event] = await outcome(engine, command)
+    assert event.stream_version == 1
     assert a.streams.get(f"employee:{NIP}")[0] == 1
     [out] = await submit(a, cmd.CheckOut, MORNING + timedelta(hours=9))
     assert out.stream_version == 2
 
 
-async def test_a_command_loads_only_the_offices_and_positions_its_employee_names(engine):
-    loaded = await load_reference(engine, make_codec(), NIP)
-    assert sorted(f.type for f in loaded) == [
-        "EmployeeRegistered", "OfficeRegistered", "PositionDefined"]
-    assert {getattr(f.data, "office_id", None) for f in loaded} >= {"GS-I"}
-    assert "DISDIK" not in {getattr(f.data, "office_id", None) for f in loaded}
-    assert "FIELD-I" not in {getattr(f.data, "position_code", None) for f in loaded}
+async def test_commands_of_one_stream_in_one_batch_each_see_the_ones_before(engine):
+    a = instance(engine)
+    morning, evening = check_in(cmd.CheckIn, MORNING), check_in(
+        cmd.CheckOut, MORNING + timedelta(hours=9))
+    await a.handle([record_of(morning, MORNING),
+                    record_of(evening, MORNING + timedelta(hours=9))])
+    [checked_in], [checked_out] = await outcome(engine, morning), await outcome(engine, evening)
+    assert (checked_in.type, checked_in.stream_version) == ("CheckedIn", 1)
+    assert (checked_out.type, checked_out.stream_version) == ("CheckedOut", 2)
+
+
+async def test_a_batch_reads_only_the_offices_and_positions_its_employees_name(engine):
+    codec = make_codec()
+    reference = AttendanceReference(codec)
+    async with engine.connect() as connection:
+        conn = (await connection.get_raw_connection()).driver_connection
+        batch = await reference.read(conn, [check_in(cmd.CheckIn, MORNING)])
+    assert sorted(batch.shared) == ["DESK-I", "GS-I"]  # not DISDIK, not FIELD-I

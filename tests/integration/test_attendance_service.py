@@ -13,11 +13,12 @@ import uuid
 from datetime import date, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from kinerja_attendance.bootstrap import AttendanceConfig, build_service
 from kinerja_attendance.handlers import Keys
-from kinerja_attendance.projection import count_held, hr_rejections, kept
+from kinerja_attendance.projection import count_held, kept
+from kinerja_events.db import commands as command_table
 from kinerja_events import commands as cmd
 from kinerja_events import events as ev
 from kinerja_events import topics
@@ -218,10 +219,16 @@ async def test_the_same_command_twice_gives_one_event(service, producer, read_to
     assert [e["type"] for e in events] == ["CheckedIn"]
 
 
+def refused(service, reason: str) -> float:
+    return service.registry.get_sample_value(
+        "kinerja_commands_refused_total", {"service": "attendance", "reason": reason}) or 0
+
+
 async def test_an_unsigned_or_malformed_command_changes_nothing_and_is_counted(
         service, producer, read_topic):
     nip = random_nip()
     await register(producer, service, nip)
+    before = {r: refused(service, r) for r in ("bad_signature", "not_json")}
     forged = check(nip=nip)
     await send_command(producer, "attendance", forged, b"not-the-gateway-key")
     await send_command(producer, "attendance", forged, GATEWAY_KEY, body=b"{not json")
@@ -229,16 +236,20 @@ async def test_an_unsigned_or_malformed_command_changes_nothing_and_is_counted(
     await send_command(producer, "attendance", hr_signed_checkin, HR_KEY)
     sentinel = check(nip=nip)
     await send_command(producer, "attendance", sentinel, GATEWAY_KEY)
+    # All four travel on the employee's partition, in order: once the sentinel's outcome is
+    # on the topic, an outcome of the others would be there before it.
     await outcome_of(read_topic, sentinel.command_id)
-    records = await read_topic(topics.ATTENDANCE, until=lambda rs: True, timeout=5)
+    records = await read_topic(topics.ATTENDANCE, until=lambda rs: any(
+        json.loads(r.value)["causation_id"] == str(sentinel.command_id) for r in rs))
     caused = {json.loads(r.value)["causation_id"] for r in records}
     assert str(forged.command_id) not in caused
     assert str(hr_signed_checkin.command_id) not in caused
-    refused = service.registry.get_sample_value(
-        "kinerja_attendance_messages_refused_total", {"reason": "bad_signature"})
-    malformed = service.registry.get_sample_value(
-        "kinerja_attendance_messages_refused_total", {"reason": "malformed"})
-    assert refused >= 2 and malformed >= 1
+    async with service.engine.connect() as conn:
+        stored = await conn.scalar(select(func.count()).select_from(command_table).where(
+            command_table.c.command_id.in_([forged.command_id, hr_signed_checkin.command_id])))
+    assert stored == 0
+    assert refused(service, "bad_signature") == before["bad_signature"] + 2
+    assert refused(service, "not_json") == before["not_json"] + 1
 
 
 async def test_leave_from_hr_is_recorded_and_an_overlapping_one_refused(
@@ -256,15 +267,20 @@ async def test_leave_from_hr_is_recorded_and_an_overlapping_one_refused(
                                            "start_date": date(2026, 10, 7),
                                            "end_date": date(2026, 10, 9)})
     await send_command(producer, "attendance", overlapping, HR_KEY)
+    row = await stored_outcome(service, overlapping.command_id)
+    assert (row.reason, row.retryable, row.event_ids) == ("overlapping_leave", False, [])
+
+
+async def stored_outcome(service, command_id: uuid.UUID):
+    """The `commands` row of `command_id`, once the service has decided it."""
     async with asyncio.timeout(60):
         while True:
             async with service.engine.connect() as conn:
-                row = (await conn.execute(select(hr_rejections).where(
-                    hr_rejections.c.command_id == overlapping.command_id))).first()
+                row = (await conn.execute(select(command_table).where(
+                    command_table.c.command_id == command_id))).first()
             if row is not None:
-                break
+                return row
             await asyncio.sleep(0.1)
-    assert row.reason == "overlapping_leave"
 
 
 async def test_decided_check_ins_are_counted_by_mode_and_reason(service, producer, read_topic):
@@ -283,4 +299,4 @@ async def test_decided_check_ins_are_counted_by_mode_and_reason(service, produce
          "reason": "outside_geofence"})
     assert after == before + 1
     assert service.registry.get_sample_value(
-        "kinerja_attendance_command_seconds_count", {"type": "CheckIn"}) >= 1
+        "kinerja_pipeline_batch_seconds_count", {"service": "attendance"}) >= 1

@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections.abc import Callable
+from typing import Literal
 
 import pytest
 from faststream.kafka import KafkaBroker
+from pydantic import create_model
 
-from kinerja_events.codec import make_codec
+from kinerja_events.codec import ContractError, Registry, make_codec
 from kinerja_events.embedded import create_topics
 from kinerja_events.envelope import seal
-from kinerja_events.events import EnvelopeBase
-from kinerja_events import inbox as inbox_module
-from kinerja_events.inbox import already_handled, handle_batch, handle_once, subscribe_inbox
+from kinerja_events.events import ENVELOPES, EnvelopeBase
+from kinerja_events.inbox import (
+    Delivery, already_handled, apply_batch, each, handle_batch, handle_once, receive,
+    subscribe_inbox,
+)
 from kinerja_events.outbox import make_producer
 from kinerja_events.types import WIB
 
@@ -76,9 +81,8 @@ async def test_a_failed_effect_leaves_no_inbox_row_and_is_applied_on_redelivery(
 
 
 async def test_a_batch_applies_each_new_event_once_and_fails_as_a_whole(
-    applied_log, make_leave, unique_nip: Callable[[], str], monkeypatch  # type: ignore[no-untyped-def]
+    applied_log, make_leave, unique_nip: Callable[[], str]  # type: ignore[no-untyped-def]
 ) -> None:
-    monkeypatch.setattr(inbox_module, "INSERT_ROWS", 2)  # a batch spans several inserts
     first, second, third = envelopes(make_leave, unique_nip(), 3)
     assert await handle_once(applied_log.engine, "payroll", first, applied_log.effect)
 
@@ -90,6 +94,7 @@ async def test_a_batch_applies_each_new_event_once_and_fails_as_a_whole(
     with pytest.raises(RuntimeError):
         await handle_batch(applied_log.engine, "payroll", [second, third], failing_on_third)
     assert not await already_handled(applied_log.engine, "payroll", second.event_id)
+    assert await applied_log.counts({second.event_id, third.event_id}) == {}
 
     batch = [first, second, second, third, first]
     applied = await handle_batch(applied_log.engine, "payroll", batch, applied_log.effect)
@@ -97,6 +102,77 @@ async def test_a_batch_applies_each_new_event_once_and_fails_as_a_whole(
     assert applied == 2
     ids = {first.event_id, second.event_id, third.event_id}
     assert await applied_log.counts(ids) == {i: 1 for i in ids}
+
+
+async def test_a_batch_effect_gets_the_new_events_once_each_in_arrival_order(
+    applied_log, make_leave, unique_nip: Callable[[], str]  # type: ignore[no-untyped-def]
+) -> None:
+    first, second, third = envelopes(make_leave, unique_nip(), 3)
+    assert await handle_once(applied_log.engine, "payroll", first, applied_log.effect)
+    batches: list[list[uuid.UUID]] = []
+
+    async def record(conn, received) -> None:  # type: ignore[no-untyped-def]
+        batches.append([r.envelope.event_id for r in received])
+        for r in received:
+            await applied_log.effect(conn, r.envelope)
+
+    batch = [Delivery.of(e) for e in (third, first, second, third, second)]
+    applied = await apply_batch(applied_log.engine, "payroll", batch, record)
+
+    assert applied == 2
+    assert batches == [[third.event_id, second.event_id]]
+    ids = {first.event_id, second.event_id, third.event_id}
+    assert await applied_log.counts(ids) == {i: 1 for i in ids}
+
+
+async def test_a_failed_batch_effect_leaves_nothing_and_is_applied_on_redelivery(
+    applied_log, make_leave, unique_nip: Callable[[], str]  # type: ignore[no-untyped-def]
+) -> None:
+    events = envelopes(make_leave, unique_nip(), 3)
+    batch = [Delivery.of(e) for e in events]
+    ids = {e.event_id for e in events}
+
+    async def failing(conn, received) -> None:  # type: ignore[no-untyped-def]
+        await each(applied_log.effect)(conn, received)
+        raise RuntimeError("effect failed")
+
+    with pytest.raises(RuntimeError):
+        await apply_batch(applied_log.engine, "payroll", batch, failing)
+    for event in events:
+        assert not await already_handled(applied_log.engine, "payroll", event.event_id)
+    assert await applied_log.counts(ids) == {}
+
+    assert await apply_batch(applied_log.engine, "payroll", batch, each(applied_log.effect)) == 3
+    assert await applied_log.counts(ids) == {i: 1 for i in ids}
+
+
+def test_a_received_message_keeps_its_own_text(
+    make_leave, unique_nip: Callable[[], str]  # type: ignore[no-untyped-def]
+) -> None:
+    (event,) = envelopes(make_leave, unique_nip(), 1)
+    codec = make_codec()
+    text = json.dumps(json.loads(codec.encode(event)), indent=2)
+
+    received = receive(codec, text.encode())
+    assert (received.envelope, received.json) == (event, text)
+    with pytest.raises(ContractError):  # the kept text is UTF-8, as the contract's messages
+        receive(codec, text.encode("utf-16"))
+
+
+def test_an_upcast_message_is_kept_as_its_upcast_envelope(
+    make_leave, unique_nip: Callable[[], str]  # type: ignore[no-untyped-def]
+) -> None:
+    (event,) = envelopes(make_leave, unique_nip(), 1)
+    registry = Registry()
+    v2 = create_model("LeaveRecordedV2", __base__=ENVELOPES["LeaveRecorded"],
+                      schema_version=(Literal[2], 2))
+    registry.register_version("LeaveRecorded", 2, v2, lambda raw: raw)
+
+    received = receive(make_codec(registry), make_codec().encode(event))
+
+    assert received.envelope.schema_version == 2
+    assert received.json == received.envelope.model_dump_json()
+    assert json.loads(received.json)["schema_version"] == 2
 
 
 async def test_concurrent_deliveries_of_one_event_apply_it_once(

@@ -12,7 +12,7 @@ from faststream.kafka import KafkaBroker
 from kinerja_events.codec import make_codec
 from kinerja_events.embedded import create_topics
 from kinerja_events.envelope import seal
-from kinerja_events.inbox import subscribe_inbox
+from kinerja_events.inbox import each, subscribe_inbox
 from kinerja_events.observability import make_registry
 from kinerja_events.outbox import make_producer
 from kinerja_events.types import WIB
@@ -29,8 +29,9 @@ def refused(registry, consumer: str, field: str) -> float:  # type: ignore[no-un
     return value or 0.0
 
 
+@pytest.mark.parametrize("kind", ["effect", "batch_effect"])
 async def test_malformed_messages_are_refused_and_counted_and_a_valid_one_after_them_applies_once(
-    infra, applied_log, wait_caught_up, make_leave, unique_nip: Callable[[], str]  # type: ignore[no-untyped-def]
+    infra, applied_log, wait_caught_up, make_leave, unique_nip: Callable[[], str], kind: str  # type: ignore[no-untyped-def]
 ) -> None:
     topic = f"test.refuse.{uuid.uuid4().hex[:8]}"
     await create_topics(infra.kafka_bootstrap, [topic], partitions=1)
@@ -50,8 +51,9 @@ async def test_malformed_messages_are_refused_and_counted_and_a_valid_one_after_
     group = f"test-refuse-{uuid.uuid4().hex[:8]}"
     registry = make_registry()
     broker = KafkaBroker(infra.kafka_bootstrap, logger=None)
+    effect = {"effect": applied_log.effect, "batch_effect": each(applied_log.effect)}[kind]
     subscribe_inbox(broker, topic, consumer=group, engine=applied_log.engine,
-                    effect=applied_log.effect, registry=registry, **FAST_GROUP_JOIN)
+                    registry=registry, **{kind: effect}, **FAST_GROUP_JOIN)
     await broker.start()
     try:
         await wait_caught_up(group, topic)

@@ -45,13 +45,13 @@ class CrashingProducer:
     def __init__(self, real, after: int, mode: str):  # type: ignore[no-untyped-def]
         self.real, self.after, self.mode, self.sent = real, after, mode, 0
 
-    async def send_and_wait(self, topic: str, value: bytes, key: bytes):  # type: ignore[no-untyped-def]
+    async def send(self, topic: str, value: bytes, key: bytes):  # type: ignore[no-untyped-def]
         if self.sent >= self.after:
             if self.mode == "raise":
                 raise RuntimeError("relay crashed")
             await asyncio.Event().wait()
         self.sent += 1
-        return await self.real.send_and_wait(topic, value=value, key=key)
+        return await self.real.send(topic, value=value, key=key)
 
 
 async def append_history(engine, make_leave, unique_nip, streams: int = 3, per_stream: int = 6):  # type: ignore[no-untyped-def]
@@ -215,3 +215,41 @@ async def test_a_running_relay_publishes_what_is_appended_later_and_can_republis
     )
     for stream_id, envelopes in records_by_stream(records, stream_ids).items():
         assert [e.stream_version for e in envelopes] == [1, 2, 1, 2], stream_id
+
+
+class RecordingProducer:
+    """Records what the relay sends, in order, and acknowledges at once (the claim order is
+    what is under test, on the real database)."""
+
+    def __init__(self) -> None:
+        self.sent: list[bytes] = []
+
+    async def send(self, topic: str, value: bytes, key: bytes):  # type: ignore[no-untyped-def]
+        self.sent.append(key)
+        done = asyncio.get_running_loop().create_future()
+        done.set_result(None)
+        return done
+
+
+async def test_a_quiet_stream_is_not_starved_by_a_busy_one(engine, make_leave):
+    """A busy stream keeps getting events; one event of a quiet stream, appended between two
+    bursts, goes out before the busy stream's later burst (first in, first out), whatever the
+    streams' names sort as."""
+    store = PostgresEventStore(engine)
+    busy, quiet = "190000000000000000", "199999999999999999"  # the quiet one's name sorts last
+    version = 0
+    for _ in range(3):
+        batch = [make_leave(busy, version + i + 1) for i in range(50)]
+        await store.append(f"employee:{busy}", version, batch, source=SOURCE)
+        version += 50
+    await store.append(f"employee:{quiet}", 0, [make_leave(quiet, 1)], source=SOURCE)
+    for _ in range(3):
+        batch = [make_leave(busy, version + i + 1) for i in range(50)]
+        await store.append(f"employee:{busy}", version, batch, source=SOURCE)
+        version += 50
+    producer = RecordingProducer()
+    relay = OutboxRelay(engine, producer, batch_size=40, registry=CollectorRegistry())
+    while await relay.run_once():
+        pass
+    assert len(producer.sent) == 301
+    assert producer.sent.index(quiet.encode()) == 150  # right after the first burst

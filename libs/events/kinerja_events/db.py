@@ -5,14 +5,18 @@ The tables (SQLAlchemy Core, one `MetaData`):
   concurrency check.
 - `outbox`: one row per appended event, written in the append's transaction; the relay publishes
   and marks it.
-- `commands`: the outcome (event ids) of each command id, for idempotent commands.
+- `commands`: the outcome of each command id, for idempotent commands: the event ids it
+  appended, or the `reason` (and `detail`) of a refusal that has no event of its own.
 - `inbox`: `(consumer, event_id)` of every event a consumer has applied (dedupe).
+- `dead_letters`: messages a consumer could not handle after its retries, parked whole so the
+  partition moves on; an operator lists, inspects and replays them (`kinerja deadletters`).
 """
 
 from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     Identity,
@@ -74,6 +78,7 @@ outbox = Table(
         "stream_version",
         postgresql_where=text("sent_at IS NULL"),
     ),
+    Index("outbox_unsent_id_idx", "id", postgresql_where=text("sent_at IS NULL")),
 )
 
 commands = Table(
@@ -83,6 +88,9 @@ commands = Table(
     Column("stream_id", Text, nullable=False),
     Column("event_ids", ARRAY(Uuid), nullable=False),
     Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Column("reason", Text, nullable=True),
+    Column("detail", Text, nullable=True),
+    Column("retryable", Boolean, nullable=True),
     PrimaryKeyConstraint("command_id", name=COMMANDS_PKEY),
 )
 
@@ -96,15 +104,48 @@ inbox = Table(
 )
 
 
+dead_letters = Table(
+    "dead_letters",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("consumer", Text, nullable=False),
+    Column("topic", Text, nullable=False),
+    Column("partition", Integer, nullable=False),
+    Column("offset", BigInteger, nullable=False),
+    Column("key", LargeBinary, nullable=True),
+    Column("headers", JSONB, nullable=False),
+    Column("body", LargeBinary, nullable=True),
+    Column("timestamp_ms", BigInteger, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("error", Text, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("first_failure", DateTime(timezone=True), nullable=False),
+    Column("last_failure", DateTime(timezone=True), nullable=False),
+    Column("replayed_at", DateTime(timezone=True), nullable=True),
+    UniqueConstraint("consumer", "topic", "partition", "offset", name="dead_letters_record_key"),
+)
+
+# Columns added after a table's first release: `create_all` does not add them to a database
+# made by an older version (e.g. a `./var` kept from an earlier `make run`).
+_ADDED_COLUMNS = (
+    "ALTER TABLE commands ADD COLUMN IF NOT EXISTS reason text",
+    "ALTER TABLE commands ADD COLUMN IF NOT EXISTS detail text",
+    "ALTER TABLE commands ADD COLUMN IF NOT EXISTS retryable boolean",
+)
+
+
 def make_engine(url: str, **options: object) -> AsyncEngine:
     """An async SQLAlchemy engine (asyncpg) for `url`; a plain `postgresql://` URL is accepted."""
     return create_async_engine(asyncpg_url(url), **options)
 
 
 async def create_schema(engine: AsyncEngine) -> None:
-    """Create the shared tables (events, outbox, commands, inbox) if they do not exist."""
+    """Create the shared tables (events, outbox, commands, inbox, dead letters) if they do not
+    exist, and add the columns later versions added."""
     async with engine.begin() as conn:
         await conn.run_sync(metadata.create_all)
+        for statement in _ADDED_COLUMNS:
+            await conn.execute(text(statement))
 
 
 def asyncpg_url(url: str) -> str:

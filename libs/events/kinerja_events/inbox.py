@@ -6,29 +6,54 @@ redelivered event is a no-op and a failed one is redelivered.
 
 Messages are consumed in batches (up to `max_records` of one poll): a batch's inbox rows and
 effects commit in one transaction and its offsets in one commit, so a backlog is not paid for
-with a transaction and an offset commit per message.
+with a transaction and an offset commit per message. The inbox rows of a batch are one
+statement; a `BatchEffect` receives the batch's new events at once (so it can store them in one
+statement too), each with the JSON text it came as, so nothing needs encoding again.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Uuid, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter
 
-from .codec import Codec, ContractError, make_codec
+from .codec import Codec, ContractError, load_object, make_codec
 from .db import inbox
 from .events import EnvelopeBase
 
 log = structlog.get_logger("kinerja.inbox")
 
-Effect = Callable[[AsyncConnection, EnvelopeBase], Awaitable[None]]
 DEFAULT_BATCH = 500
-INSERT_ROWS = 5000
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """A validated envelope and its JSON text: the message as it came, or the envelope's own
+    JSON when the codec upcast it (or it came from no message)."""
+
+    envelope: EnvelopeBase
+    json: str
+
+    @classmethod
+    def of(cls, envelope: EnvelopeBase) -> Delivery:
+        return cls(envelope, envelope.model_dump_json(exclude_unset=True))
+
+
+Effect = Callable[[AsyncConnection, EnvelopeBase], Awaitable[None]]
+BatchEffect = Callable[[AsyncConnection, Sequence[Delivery]], Awaitable[None]]
+"""Applies a batch's new events: not yet in the inbox, each id once, in arrival order."""
+
+CLAIM = text(
+    "INSERT INTO inbox (consumer, event_id) "
+    "SELECT :consumer, event_id FROM unnest(CAST(:event_ids AS uuid[])) AS event_id "
+    "ON CONFLICT (consumer, event_id) DO NOTHING RETURNING event_id"
+).columns(event_id=Uuid)
 
 
 async def handle_once(
@@ -41,33 +66,61 @@ async def handle_once(
 async def handle_batch(
     engine: AsyncEngine, consumer: str, envelopes: Sequence[EnvelopeBase], effect: Effect
 ) -> int:
-    """Apply `effect` once for each of `envelopes` that `consumer` has not applied, in one
-    transaction; return how many ran now.
+    """`apply_batch` with `effect` applied to each new envelope in turn."""
+    return await apply_batch(engine, consumer, [Delivery.of(e) for e in envelopes],
+                             each(effect))
 
-    The inbox rows and the effects share the transaction: an effect that raises leaves no inbox
+
+async def apply_batch(
+    engine: AsyncEngine, consumer: str, received: Sequence[Delivery], effect: BatchEffect
+) -> int:
+    """Apply `effect` to those of `received` that `consumer` has not applied, in one
+    transaction; return how many they were.
+
+    The inbox rows and the effect share the transaction: an effect that raises leaves no inbox
     row (the batch will be applied on redelivery). A concurrent duplicate waits for the first
-    transaction and then finds the rows. An event id twice in `envelopes` is applied once.
+    transaction and then finds the rows. An event id twice in `received` is applied once.
     """
-    if not envelopes:
+    if not received:
         return 0
     async with engine.begin() as conn:
-        new: set[Any] = set()
-        for start in range(0, len(envelopes), INSERT_ROWS):  # within asyncpg's bind limit
-            inserted = await conn.execute(
-                insert(inbox)
-                .values([{"consumer": consumer, "event_id": e.event_id}
-                         for e in envelopes[start:start + INSERT_ROWS]])
-                .on_conflict_do_nothing(index_elements=["consumer", "event_id"])
-                .returning(inbox.c.event_id)
-            )
-            new.update(inserted.scalars())
-        applied = 0
-        for envelope in envelopes:
-            if envelope.event_id in new:
-                new.discard(envelope.event_id)
-                await effect(conn, envelope)
-                applied += 1
-        return applied
+        new = await claim(conn, consumer, received)
+        if new:
+            await effect(conn, new)
+        return len(new)
+
+
+async def claim(conn: AsyncConnection, consumer: str, received: Sequence[Delivery]
+                ) -> list[Delivery]:
+    """Write `consumer`'s inbox rows of `received`; the ones not there before, each id once,
+    in arrival order."""
+    first: dict[Any, Delivery] = {}
+    for r in received:
+        first.setdefault(r.envelope.event_id, r)
+    rows = await conn.execute(CLAIM, {"consumer": consumer, "event_ids": list(first)})
+    new = set(rows.scalars())
+    return [r for event_id, r in first.items() if event_id in new]
+
+
+def each(effect: Effect) -> BatchEffect:
+    """The batch effect applying `effect` to each new envelope in turn."""
+
+    async def apply_each(conn: AsyncConnection, received: Sequence[Delivery]) -> None:
+        for r in received:
+            await effect(conn, r.envelope)
+
+    return apply_each
+
+
+def receive(codec: Codec, value: bytes) -> Delivery:
+    """Decode one message, keeping its text unless the codec upcast it (which raises the
+    envelope's `schema_version`); `ContractError` if it breaks the contract."""
+    raw = load_object(value)  # refuses anything but UTF-8 JSON
+    version = raw.get("schema_version")
+    envelope = codec.decode(raw)
+    if envelope.schema_version != version:
+        return Delivery.of(envelope)
+    return Delivery(envelope, value.decode())
 
 
 async def already_handled(engine: AsyncEngine, consumer: str, event_id: Any) -> bool:
@@ -98,36 +151,40 @@ def subscribe_inbox(
     *topics: str,
     consumer: str,
     engine: AsyncEngine,
-    effect: Effect,
+    effect: Effect | None = None,
+    batch_effect: BatchEffect | None = None,
     codec: Codec | None = None,
     registry: CollectorRegistry | None = None,
     **options: Any,
 ) -> Any:
-    """Subscribe `effect` (through `handle_batch`) to `topics` on a FastStream `KafkaBroker`.
+    """Subscribe `batch_effect`, or `effect` applied to each new envelope (one of them), through
+    `apply_batch` to `topics` on a FastStream `KafkaBroker`.
 
     The consumer group is `consumer`; messages come in batches of up to `max_records`
     (default `DEFAULT_BATCH`); acks are `AckPolicy.NACK_ON_ERROR` (offsets committed after the
     batch's transaction; an error seeks each partition back so the batch is redelivered);
-    reading starts at the earliest offset for a new group. A message that breaks the contract
+    reading starts at the earliest offset for a new group; FastStream decodes no body (the
+    handler takes the records from the message). A message that breaks the contract
     is logged, counted in `kinerja_inbox_refused_total{consumer,field}` and skipped. `options`
     go to `broker.subscriber`. Returns the subscriber.
     """
     from faststream import AckPolicy
 
+    apply = one_batch_effect(effect, batch_effect)
     decoder = codec or make_codec()
     options.setdefault("auto_offset_reset", "earliest")
     options.setdefault("max_records", DEFAULT_BATCH)
 
     async def apply_from_inbox(message: Any) -> None:
-        envelopes = [envelope for record in records_of(message)
-                     if (envelope := decode_or_refuse(record)) is not None]
-        applied = await handle_batch(engine, consumer, envelopes, effect)
-        if applied < len(envelopes):
-            log.debug("inbox_duplicates", consumer=consumer, skipped=len(envelopes) - applied)
+        received = [r for record in records_of(message)
+                    if (r := receive_or_refuse(record)) is not None]
+        applied = await apply_batch(engine, consumer, received, apply)
+        if applied < len(received):
+            log.debug("inbox_duplicates", consumer=consumer, skipped=len(received) - applied)
 
-    def decode_or_refuse(record: Any) -> EnvelopeBase | None:
+    def receive_or_refuse(record: Any) -> Delivery | None:
         try:
-            return decoder.decode(record.value or b"")
+            return receive(decoder, record.value or b"")
         except ContractError as exc:
             # Redelivery cannot fix a message that breaks the contract: it is refused (logged,
             # counted) and skipped, so it neither blocks its partition nor changes anything.
@@ -137,9 +194,24 @@ def subscribe_inbox(
             return None
 
     subscriber = broker.subscriber(
-        *topics, group_id=consumer, ack_policy=AckPolicy.NACK_ON_ERROR, batch=True, **options
+        *topics, group_id=consumer, ack_policy=AckPolicy.NACK_ON_ERROR, batch=True,
+        decoder=no_body, **options
     )
     return subscriber(_with_message_context(apply_from_inbox, consumer))
+
+
+def one_batch_effect(effect: Effect | None, batch_effect: BatchEffect | None) -> BatchEffect:
+    """The one effect given, as a batch effect; `TypeError` unless exactly one is given."""
+    if batch_effect is not None and effect is None:
+        return batch_effect
+    if effect is not None and batch_effect is None:
+        return each(effect)
+    raise TypeError("give one of effect and batch_effect")
+
+
+async def no_body(message: Any) -> None:
+    """FastStream's decoder for an inbox: none, as `receive` decodes each record (once)."""
+    return None
 
 
 def records_of(message: Any) -> tuple[Any, ...]:

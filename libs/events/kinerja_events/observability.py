@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import sys
 from collections.abc import Iterator
@@ -10,7 +11,7 @@ from typing import Any
 from uuid import UUID
 
 import structlog
-from prometheus_client import CollectorRegistry, start_http_server
+from prometheus_client import CollectorRegistry
 
 
 def configure_logging(level: str | int = "INFO") -> None:
@@ -57,9 +58,27 @@ def make_registry() -> CollectorRegistry:
 
 
 def start_metrics_server(
-    registry: CollectorRegistry, port: int, addr: str = "0.0.0.0"
+    registry: CollectorRegistry, port: int, addr: str = "0.0.0.0", health: Any = None
 ) -> Any:
-    """Serve `registry` at `http://addr:port/metrics` from a daemon thread; return the server
-    (call `.shutdown()` to stop it)."""
-    server, _thread = start_http_server(port, addr=addr, registry=registry)
+    """Serve `registry` at `http://addr:port/metrics`, and `health.report()` (a
+    `resilience.Health`) as JSON at `/health` (503 while a dependency is down), from a daemon
+    thread; return the server (call `.shutdown()` to stop it)."""
+    import threading
+    from wsgiref.simple_server import make_server
+
+    from prometheus_client.exposition import ThreadingWSGIServer, _SilentHandler, make_wsgi_app
+
+    metrics = make_wsgi_app(registry)
+
+    def app(environ: dict[str, Any], start_response: Any) -> Any:
+        if environ.get("PATH_INFO") == "/health" and health is not None:
+            status = "200 OK" if health.is_up() else "503 Service Unavailable"
+            body = json.dumps(health.report()).encode()
+            start_response(status, [("Content-Type", "application/json"),
+                                    ("Content-Length", str(len(body)))])
+            return [body]
+        return metrics(environ, start_response)
+
+    server = make_server(addr, port, app, ThreadingWSGIServer, handler_class=_SilentHandler)
+    threading.Thread(target=server.serve_forever, daemon=True, name="metrics-http").start()
     return server

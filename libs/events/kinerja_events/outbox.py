@@ -1,13 +1,18 @@
 """The outbox relay: publishes unsent outbox rows to Kafka, in stream-version order, then marks
 them sent. Delivery is at-least-once: a crash between publish and commit republishes the batch.
+
+It wakes as soon as its service commits rows (`wake()`), and otherwise polls (rows written by
+another process, such as a payroll close). Under sustained load it serves the streams whose
+oldest unsent row is oldest first, so no stream starves behind busier ones. An unreachable broker
+or database is waited out with back-off, logged once per outage.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import weakref
 from collections.abc import Sequence
-from itertools import groupby
 from typing import Any, Protocol
 
 import structlog
@@ -18,6 +23,7 @@ from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from .db import outbox
+from .resilience import KAFKA, POSTGRESQL, Health, retry_while_unreachable
 
 log = structlog.get_logger("kinerja.outbox")
 
@@ -25,13 +31,15 @@ log = structlog.get_logger("kinerja.outbox")
 class Producer(Protocol):
     """The part of `AIOKafkaProducer` the relay uses."""
 
-    async def send_and_wait(self, topic: str, value: bytes, key: bytes) -> Any: ...
+    async def send(self, topic: str, value: bytes, key: bytes) -> Any: ...
 
 
 def make_producer(bootstrap: str, **options: Any) -> AIOKafkaProducer:
-    """An (unstarted) aiokafka producer: acks from all replicas, no idempotence (Tansu lacks it)."""
+    """An (unstarted) aiokafka producer: acks from all replicas, no idempotence (Tansu lacks it),
+    a short linger so a burst of sends travels in few requests."""
     options.setdefault("acks", "all")
     options.setdefault("enable_idempotence", False)
+    options.setdefault("linger_ms", 2)
     return AIOKafkaProducer(bootstrap_servers=bootstrap, **options)
 
 
@@ -61,13 +69,24 @@ class OutboxRelay:
         engine: AsyncEngine,
         producer: Producer,
         *,
-        batch_size: int = 200,
+        batch_size: int = 2000,
         registry: CollectorRegistry | None = None,
+        health: Health | None = None,
+        service: str = "",
     ):
         self.engine = engine
         self.producer = producer
         self.batch_size = batch_size
         self.published = published_counter(registry)
+        self.health = health or Health()
+        self.service = service
+        self.awake = asyncio.Event()
+        self.health.watch(service, KAFKA)
+        self.health.watch(service, POSTGRESQL)
+
+    def wake(self) -> None:
+        """Rows were committed: publish them now rather than at the next poll."""
+        self.awake.set()
 
     async def run_once(self) -> int:
         """Claim, publish and mark one batch; return how many rows were published."""
@@ -75,7 +94,8 @@ class OutboxRelay:
             rows = await claim_batch(conn, self.batch_size)
             if not rows:
                 return 0
-            await self._publish(rows)
+            await retry_while_unreachable(lambda: self._publish(rows), health=self.health,
+                                          service=self.service, dependency=KAFKA)
             await conn.execute(
                 update(outbox)
                 .where(outbox.c.id.in_([r.id for r in rows]))
@@ -85,32 +105,32 @@ class OutboxRelay:
             self.published.labels(topic=row.topic).inc()
         return len(rows)
 
-    async def run_forever(self, poll_interval: float = 0.2) -> None:
-        """Run batches until cancelled; sleep `poll_interval` when idle or after an error."""
+    async def run_forever(self, poll_interval: float = 0.5) -> None:
+        """Run batches until cancelled: at once after a full batch, on `wake()`, or every
+        `poll_interval` seconds. An unreachable broker or database is retried with back-off;
+        any other failure is logged and retried after `poll_interval`."""
         while True:
+            self.awake.clear()
             try:
-                sent = await self.run_once()
+                sent = await retry_while_unreachable(
+                    self.run_once, health=self.health, service=self.service,
+                    dependency=POSTGRESQL)
             except asyncio.CancelledError:
                 raise
             except Exception:
-                log.exception("outbox_batch_failed")
+                log.exception("outbox_batch_failed", service=self.service)
                 sent = 0
-            if sent == 0:
-                await asyncio.sleep(poll_interval)
+            if sent < self.batch_size:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.awake.wait(), poll_interval)
 
     async def _publish(self, rows: Sequence[Row[Any]]) -> None:
-        # Streams are independent: publish them concurrently, each one in version order,
-        # waiting for the ack of a message before sending the stream's next one.
-        try:
-            async with asyncio.TaskGroup() as group:
-                for _, stream_rows in groupby(rows, key=lambda r: r.stream_id):
-                    group.create_task(self._publish_stream(list(stream_rows)))
-        except ExceptionGroup as failed:
-            raise failed.exceptions[0] from failed
-
-    async def _publish_stream(self, rows: list[Row[Any]]) -> None:
-        for row in rows:
-            await self.producer.send_and_wait(row.topic, value=row.payload, key=row.key)
+        # Each row goes out without waiting for the previous ack: the producer keeps one
+        # request in flight per partition, so a stream (one key, one partition) stays in
+        # version order. The batch is marked sent only once every ack is in.
+        sent = [await self.producer.send(row.topic, value=row.payload, key=row.key)
+                for row in rows]
+        await asyncio.gather(*sent)
 
 
 async def mark_unsent(engine: AsyncEngine) -> int:
@@ -124,8 +144,9 @@ async def mark_unsent(engine: AsyncEngine) -> int:
 
 
 async def claim_batch(conn: AsyncConnection, limit: int) -> Sequence[Row[Any]]:
-    """Lock up to `limit` unsent rows, ordered by (stream_id, stream_version), for this
-    transaction.
+    """Lock up to `limit` unsent rows for this transaction: those of the streams whose oldest
+    unsent row is oldest (first in, first out, so no stream starves), each stream's rows in
+    version order.
 
     Row locks alone (`FOR UPDATE SKIP LOCKED`) would let a second relay skip the locked versions
     1..k of a stream and publish its version k+1 first. So a relay first takes a transaction-level
@@ -134,12 +155,16 @@ async def claim_batch(conn: AsyncConnection, limit: int) -> Sequence[Row[Any]]:
     relay at a time, from the stream's lowest unsent version up. Versions of one stream commit in
     order (each append checks the previous version), so a row seen later is always a later one.
     """
-    candidates = (
-        select(outbox.c.stream_id)
+    oldest = (
+        select(outbox.c.id, outbox.c.stream_id)
         .where(outbox.c.sent_at.is_(None))
-        .group_by(outbox.c.stream_id)
-        .order_by(outbox.c.stream_id)
+        .order_by(outbox.c.id)
         .limit(limit)
+        .subquery()
+    )
+    candidates = (
+        select(oldest.c.stream_id, func.min(oldest.c.id).label("first"))
+        .group_by(oldest.c.stream_id)
         .subquery()
     )
     held = select(candidates.c.stream_id).where(
@@ -151,7 +176,7 @@ async def claim_batch(conn: AsyncConnection, limit: int) -> Sequence[Row[Any]]:
     claim = (
         select(outbox)
         .where(outbox.c.sent_at.is_(None), outbox.c.stream_id.in_(streams))
-        .order_by(outbox.c.stream_id, outbox.c.stream_version)
+        .order_by(outbox.c.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
     )

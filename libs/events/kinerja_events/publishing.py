@@ -46,9 +46,18 @@ def command_body(command: BaseModel) -> bytes:
 
 
 async def send_command(producer: Any, service: str, command: BaseModel, key: bytes,
-                       body: bytes | None = None) -> None:
-    """Send `command` (or raw `body`) signed with `key` to `service`'s command topic."""
+                       body: bytes | None = None, received_at: datetime | None = None) -> None:
+    """Send `command` (or raw `body`) signed with `key` to `service`'s command topic, keyed by
+    its actor's NIP. The record's timestamp is when the service takes it as received: now, or
+    `received_at` (a simulation replaying a past month)."""
     payload = command_body(command) if body is None else body
     nip = getattr(command, "actor_nip", "")
     await producer.send_and_wait(commands_topic(service), value=payload, key=nip.encode(),
-                                 headers=[(SIGNATURE_HEADER, sign(payload, key).encode())])
+                                 headers=[(SIGNATURE_HEADER, sign(payload, key).encode())],
+                                 timestamp_ms=timestamp_ms(received_at))
+
+
+def timestamp_ms(moment: datetime | None) -> int | None:
+    """A record timestamp (milliseconds since the epoch) of `moment`; None lets the producer
+    stamp the time of sending."""
+    return None if moment is None else int(moment.timestamp() * 1000)

@@ -60,27 +60,32 @@ class Service(Protocol):
     async def stop(self) -> None: ...
 
 
-BuildService = Callable[[str, str, Any], Awaitable[Service]]
+BuildService = Callable[..., Awaitable[Service]]
+"""`build(kafka_bootstrap, database_url, registry, health=..., **consumer_options)`."""
 
 
 async def serve_service(build: BuildService, database: str, metrics_port: int) -> None:
     """Run one service process: settings, logging, endpoints (embedded where not configured),
-    metrics, then `build(kafka_bootstrap, database_url, registry)` until a stop signal."""
+    `/metrics` and `/health`, then `build(kafka_bootstrap, database_url, registry, health=,
+    **consumer_options)` until a stop signal."""
     from .embedded import start_endpoints
     from .observability import configure_logging, make_registry, start_metrics_server
+    from .resilience import Health
     from .settings import load_settings
 
     settings = load_settings()
     configure_logging(settings.log_level)
     registry = make_registry()
+    health = Health(registry)
     if metrics_port:
-        start_metrics_server(registry, metrics_port)
+        start_metrics_server(registry, metrics_port, health=health)
     started: dict[str, Any] = {}  # what stop() must undo, filled as start() gets on
 
     async def start() -> None:
         endpoints = started["endpoints"] = await start_endpoints(settings)
         service = started["service"] = await build(
-            endpoints.kafka_bootstrap, endpoints.database_url(database), registry)
+            endpoints.kafka_bootstrap, endpoints.database_url(database), registry, health=health,
+            **settings.consumer_options())
         await service.start()
 
     async def stop() -> None:

@@ -8,6 +8,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 
+EMBEDDED_FETCH_MAX_WAIT_MS = 20
+"""How long a consumer's fetch waits for data on the embedded broker. Tansu 0.6 does not wake a
+waiting fetch when a record arrives, so a long wait is added to every hop."""
+KAFKA_FETCH_MAX_WAIT_MS = 500
+
+
 @dataclass(frozen=True)
 class Settings:
     """Where the bus and the databases are. Empty `kafka`/`database_url` mean: run embedded.
@@ -20,6 +26,7 @@ class Settings:
     database_url: str = ""
     data_dir: Path = Path("./var")
     log_level: str = "INFO"
+    fetch_max_wait_ms: int | None = None
 
     @property
     def embedded_kafka(self) -> bool:
@@ -31,13 +38,23 @@ class Settings:
         """True when no PostgreSQL server is configured."""
         return not self.database_url
 
+    def consumer_options(self) -> dict[str, int]:
+        """Options every consumer of the process takes: the fetch wait (set, or short on the
+        embedded broker)."""
+        wait = self.fetch_max_wait_ms
+        if wait is None:
+            wait = EMBEDDED_FETCH_MAX_WAIT_MS if self.embedded_kafka else KAFKA_FETCH_MAX_WAIT_MS
+        return {"fetch_max_wait_ms": wait}
+
 
 def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
     """Settings from `KINERJA_KAFKA`, `KINERJA_DATABASE_URL`, `KINERJA_DATA_DIR`,
-    `KINERJA_LOG_LEVEL`."""
+    `KINERJA_LOG_LEVEL`, `KINERJA_FETCH_MAX_WAIT_MS`."""
+    wait = env.get("KINERJA_FETCH_MAX_WAIT_MS", "").strip()
     return Settings(
         kafka=env.get("KINERJA_KAFKA", "").strip(),
         database_url=env.get("KINERJA_DATABASE_URL", "").strip(),
         data_dir=Path(env.get("KINERJA_DATA_DIR", "").strip() or "./var"),
         log_level=(env.get("KINERJA_LOG_LEVEL", "").strip() or "INFO").upper(),
+        fetch_max_wait_ms=int(wait) if wait else None,
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 HR = "kinerja.hr"
 ATTENDANCE = "kinerja.attendance"
 WORKLOG = "kinerja.worklog"
@@ -46,3 +48,9 @@ def kafka_key(event_type: str, data: dict, stream_id: str) -> str:
     field = _KEY_FIELD.get(event_type, "nip")
     value = data.get(field)
     return value if isinstance(value, str) else stream_id
+
+
+def key_of(envelope: Any) -> bytes:
+    """The Kafka key of a sealed envelope (see `kafka_key`), without dumping its data."""
+    value = getattr(envelope.data, _KEY_FIELD.get(envelope.type, "nip"), None)
+    return (value if isinstance(value, str) else envelope.stream_id).encode()

@@ -17,12 +17,13 @@ from kinerja_events.codec import make_codec
 from kinerja_events.db import create_schema, ensure_database, make_engine
 from kinerja_events.inbox import subscribe_inbox
 from kinerja_events.outbox import OutboxRelay, make_producer
-from kinerja_events.signing import SIGNATURE_HEADER
-from kinerja_events.store import PostgresEventStore
+from kinerja_events.pipeline import CommandConsumer, CommandPipeline
+from kinerja_events.resilience import Health
+from kinerja_events.settings import EMBEDDED_FETCH_MAX_WAIT_MS
 
-from .decider import AttendanceLimits
-from .handlers import CommandHandler, Keys, make_metrics
-from .projection import StreamCache, create_tables, keep_reference_fact
+from .decider import AttendanceDecider, AttendanceLimits
+from .handlers import SOURCE, Keys, command_models, count_outcomes, make_metrics
+from .projection import AttendanceReference, create_tables, keep_reference_fact
 
 log = structlog.get_logger("kinerja.attendance")
 
@@ -37,9 +38,6 @@ class AttendanceConfig:
 
     keys: Keys = field(default_factory=lambda: Keys(DEV_GATEWAY_KEY.encode(), DEV_HR_KEY.encode()))
     limits: AttendanceLimits = field(default_factory=AttendanceLimits)
-    # Simulations only (the demo, end-to-end tests): take the gateway's `sent_at` as the time
-    # received, so a past month can be replayed through the real rules. Never in production.
-    trust_gateway_clock: bool = False
     # Employees whose own stream an instance keeps folded (least recently used dropped). An
     # entry costs about 30 KiB per year of the employee's history; a miss reads the stream.
     stream_cache_size: int = 4096
@@ -69,26 +67,31 @@ def load_config(env: Mapping[str, str] = os.environ) -> AttendanceConfig:
 
 
 class AttendanceService:
-    """A running attendance service: its consumers, its outbox relay, its database."""
+    """A running attendance service: its command pipeline, its reference consumer, its outbox
+    relay, its database."""
 
-    def __init__(self, *, engine: Any, broker: Any, relay: OutboxRelay, producer: Any,
-                 handler: CommandHandler):
+    def __init__(self, *, engine: Any, broker: Any, commands: CommandConsumer, relay: OutboxRelay,
+                 producer: Any, pipeline: CommandPipeline[Any, Any], health: Health):
         self.engine = engine
         self.broker = broker
+        self.commands = commands
         self.relay = relay
         self.producer = producer
-        self.handler = handler
+        self.pipeline = pipeline
+        self.health = health
         self._relay_task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         """Start consuming commands and reference data, and relaying the outbox."""
         await self.producer.start()
         await self.broker.start()
+        await self.commands.start()
         self._relay_task = asyncio.create_task(self.relay.run_forever(), name="attendance-relay")
         log.info("attendance_started")
 
     async def stop(self) -> None:
         """Stop consuming and relaying; release connections."""
+        await self.commands.stop()
         if self._relay_task is not None:
             self._relay_task.cancel()
             await asyncio.gather(self._relay_task, return_exceptions=True)
@@ -99,40 +102,34 @@ class AttendanceService:
 
 async def build_service(kafka_bootstrap: str, database_url: str, config: AttendanceConfig,
                         registry: CollectorRegistry, group_prefix: str = "attendance",
-                        **consumer_options: Any) -> AttendanceService:
+                        health: Health | None = None, **consumer_options: Any
+                        ) -> AttendanceService:
     """Wire the attendance service on a Kafka cluster and its own database.
 
-    `group_prefix` names its consumer groups (one instance set per prefix)."""
-    from faststream import AckPolicy, Context
+    `group_prefix` names its consumer groups (one instance set per prefix); `consumer_options`
+    go to both consumers (e.g. `fetch_max_wait_ms`, short on the embedded broker)."""
     from faststream.kafka import KafkaBroker
 
+    consumer_options.setdefault("fetch_max_wait_ms", EMBEDDED_FETCH_MAX_WAIT_MS)
+    health = health or Health(registry)
     await ensure_database(database_url)
     engine = make_engine(database_url)
     await create_schema(engine)
     await create_tables(engine)
     codec = make_codec()
-    handler = CommandHandler(engine=engine, store=PostgresEventStore(engine, codec), codec=codec,
-                             keys=config.keys, limits=config.limits,
-                             metrics=make_metrics(registry),
-                             trust_gateway_clock=config.trust_gateway_clock,
-                             streams=StreamCache(config.stream_cache_size))
-    if config.trust_gateway_clock:
-        log.warning("simulated_clock", detail="received_at is taken from the gateway's sent_at")
+    producer = make_producer(kafka_bootstrap)
+    relay = OutboxRelay(engine, producer, registry=registry, health=health, service=SOURCE)
+    pipeline = CommandPipeline(
+        service=SOURCE, engine=engine, codec=codec, models=command_models(config.keys),
+        decider=AttendanceDecider(config.limits), reference=AttendanceReference(codec),
+        health=health, registry=registry, on_decided=count_outcomes(make_metrics(registry)),
+        on_committed=relay.wake, cache_size=config.stream_cache_size)
+    commands = CommandConsumer(pipeline, bootstrap=kafka_bootstrap,
+                               topic=topics.commands_topic(SOURCE),
+                               group_id=f"{group_prefix}-commands", **consumer_options)
     broker = KafkaBroker(kafka_bootstrap, logger=None)
     subscribe_inbox(broker, topics.HR, topics.MKD, consumer=f"{group_prefix}-reference",
                     engine=engine, effect=keep_reference_fact, codec=codec, registry=registry,
                     **consumer_options)
-
-    @broker.subscriber(topics.commands_topic("attendance"), group_id=f"{group_prefix}-commands",
-                       ack_policy=AckPolicy.NACK_ON_ERROR, auto_offset_reset="earliest",
-                       **consumer_options)
-    async def on_command(body: Any, message: Any = Context("message")) -> None:
-        await handler.handle_message(message.body, message.headers.get(SIGNATURE_HEADER))
-
-    producer = make_producer(kafka_bootstrap)
-    relay = OutboxRelay(engine, producer, registry=registry)
-    return AttendanceService(engine=engine, broker=broker, relay=relay, producer=producer,
-                             handler=handler)
-
-
-
+    return AttendanceService(engine=engine, broker=broker, commands=commands, relay=relay,
+                             producer=producer, pipeline=pipeline, health=health)

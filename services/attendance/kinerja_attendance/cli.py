@@ -18,5 +18,5 @@ def add_commands(parser: argparse.ArgumentParser) -> None:
 async def serve(metrics_port: int) -> None:
     """Run the attendance service (embedded infrastructure where not configured)."""
     config = load_config()
-    await serve_service(lambda kafka, url, registry: build_service(kafka, url, config, registry),
-                        DATABASE, metrics_port)
+    await serve_service(lambda kafka, url, registry, **options: build_service(
+        kafka, url, config, registry, **options), DATABASE, metrics_port)

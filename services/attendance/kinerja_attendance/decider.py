@@ -20,12 +20,14 @@ Accepted: `office_id` is set only for mode `office`; `at` older than received_at
 `offline_sync_flag_after` (and within the window) is flagged `offline_sync`.
 
 `decide_hr` validates the content of `RecordLeave`, `CancelLeave` and `RecordOfficialTravel`
-(their HR signature is the service's job) and returns the events, or a `CommandRejected`: the
+(their HR signature is the pipeline's job) and returns the events, or a `Rejection`: the
 command's stored outcome, not a wire event (CONTRACT.md defines `CheckInRejected` only for
-check-in/out).
+check-in/out). A leave or travel id belongs to the first employee it was recorded for; a leave
+is at most 1,096 days and a travel at most 366.
 
-Time enters as arguments (`received_at`) or through the command (`at`, `sent_at`); event ids are
-derived from the command id, so deciding the same command on the same state gives the same events.
+Time enters through `Received` (`received_at`, the command's record timestamp) or the command
+(`at`, `sent_at`); event ids are derived from the command id, so deciding the same command on the
+same state gives the same events. `AttendanceDecider` is this module as a `Decider`.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from typing import Literal
 from uuid import UUID, uuid5
 
 from kinerja_events.commands import CancelLeave, CheckIn, CheckOut, RecordLeave, RecordOfficialTravel
+from kinerja_events.decider import Received, Rejection
 from kinerja_events.envelope import NewEvent, new_event
 from kinerja_events.events import (
     CheckedIn,
@@ -50,13 +53,19 @@ from kinerja_events.events import (
 from . import reasons
 from .geo import haversine_m
 from .model import (
+    LEAVE,
+    TRAVEL,
     AttendanceState,
     Employee,
+    Fact,
     Fix,
     attributes_on,
     checked_in_by,
+    empty_state,
+    evolve,
     is_employed_on,
     live_leaves_of,
+    owner_of,
     wib_date,
 )
 
@@ -64,6 +73,8 @@ CheckCommand = CheckIn | CheckOut
 HRCommand = RecordLeave | CancelLeave | RecordOfficialTravel
 
 OFFLINE_SYNC = "offline_sync"
+MAX_LEAVE_DAYS = 1096
+MAX_TRAVEL_DAYS = 366
 
 
 @dataclass(frozen=True)
@@ -75,16 +86,6 @@ class AttendanceLimits:
     max_future_skew: timedelta = timedelta(minutes=5)
     offline_sync_window: timedelta = timedelta(hours=24)
     offline_sync_flag_after: timedelta = timedelta(minutes=5)
-
-
-@dataclass(frozen=True)
-class CommandRejected:
-    """The refusal of an HR command: stored as its outcome under `command_id`, never published."""
-
-    command_id: UUID
-    reason: str
-    retryable: bool = False
-    detail: str = ""
 
 
 # --- check-in / check-out -------------------------------------------------------------------
@@ -255,8 +256,8 @@ def event_for(command_id: UUID, data: Data, occurred_at: datetime) -> NewEvent:
 
 
 # --- HR: leave and official travel ----------------------------------------------------------
-def decide_hr(command: HRCommand, state: AttendanceState) -> list[NewEvent] | CommandRejected:
-    """The events of a valid HR command (occurred at its `sent_at`), or its `CommandRejected`."""
+def decide_hr(command: HRCommand, state: AttendanceState) -> list[NewEvent] | Rejection:
+    """The events of a valid HR command (occurred at its `sent_at`), or its `Rejection`."""
     if isinstance(command, RecordLeave):
         reason = refuse_leave(command, state)
         data: Data = LeaveRecorded(
@@ -270,7 +271,7 @@ def decide_hr(command: HRCommand, state: AttendanceState) -> list[NewEvent] | Co
         reason = refuse_cancel(command, state)
         data = LeaveCancelled(leave_id=command.leave_id, nip=command.nip)
     else:
-        reason = refuse_travel(command)
+        reason = refuse_travel(command, state)
         data = OfficialTravelRecorded(
             travel_id=command.travel_id,
             nip=command.nip,
@@ -282,12 +283,20 @@ def decide_hr(command: HRCommand, state: AttendanceState) -> list[NewEvent] | Co
     return [event_for(command.command_id, data, command.sent_at)]
 
 
+def days_in(start: date, end: date) -> int:
+    """How many days an inclusive range holds."""
+    return (end - start).days + 1
+
+
 def refuse_leave(command: RecordLeave, state: AttendanceState) -> str | None:
-    """Bad range, a leave id of another NIP or already cancelled, or an overlap with a live leave."""
+    """Bad or too long a range, a leave id of another NIP or already cancelled, or an overlap
+    with a live leave."""
     if command.end_date < command.start_date:
         return reasons.INVALID_DATE_RANGE
-    existing = state.leaves.get(command.leave_id)
-    if existing is not None and existing.nip != command.nip:
+    if days_in(command.start_date, command.end_date) > MAX_LEAVE_DAYS:
+        return reasons.LEAVE_TOO_LONG
+    owner = owner_of(state, LEAVE, command.leave_id)
+    if owner is not None and owner != command.nip:
         return reasons.LEAVE_OF_OTHER_EMPLOYEE
     if command.leave_id in state.cancelled_leaves:
         return reasons.LEAVE_CANCELLED
@@ -308,21 +317,22 @@ def refuse_cancel(command: CancelLeave, state: AttendanceState) -> str | None:
     return None
 
 
-def refuse_travel(command: RecordOfficialTravel) -> str | None:
-    """The range must not end before it starts."""
+def refuse_travel(command: RecordOfficialTravel, state: AttendanceState) -> str | None:
+    """A range that ends before it starts or is too long, or a travel id of another NIP."""
     if command.end_date < command.start_date:
         return reasons.INVALID_DATE_RANGE
+    if days_in(command.start_date, command.end_date) > MAX_TRAVEL_DAYS:
+        return reasons.TRAVEL_TOO_LONG
+    owner = owner_of(state, TRAVEL, command.travel_id)
+    if owner is not None and owner != command.nip:
+        return reasons.TRAVEL_OF_OTHER_EMPLOYEE
     return None
 
 
-def reject_hr(command: HRCommand, reason: str) -> CommandRejected:
+def reject_hr(command: HRCommand, reason: str) -> Rejection:
     """The stored outcome of a refused HR command."""
-    return CommandRejected(
-        command_id=command.command_id,
-        reason=reason,
-        retryable=reasons.is_retryable(reason),
-        detail=reasons.REASONS[reason].description,
-    )
+    return Rejection(reason=reason, retryable=reasons.is_retryable(reason),
+                     detail=reasons.REASONS[reason].description)
 
 
 # --- one entry point ------------------------------------------------------------------------
@@ -331,8 +341,29 @@ def decide(
     received_at: datetime,
     state: AttendanceState,
     limits: AttendanceLimits | None = None,
-) -> list[NewEvent] | CommandRejected:
+) -> list[NewEvent] | Rejection:
     """Route any attendance command to `decide_check` or `decide_hr`."""
     if isinstance(command, CheckIn | CheckOut):
         return decide_check(command, received_at, state, limits)
     return decide_hr(command, state)
+
+
+@dataclass(frozen=True)
+class AttendanceDecider:
+    """The attendance rules as the pipeline's `Decider`: state is an employee's stream folded
+    (with the reference data the command needs), time is the command's record timestamp."""
+
+    limits: AttendanceLimits = AttendanceLimits()
+
+    def initial_state(self) -> AttendanceState:
+        return empty_state()
+
+    def decide(self, command: Received[CheckCommand | HRCommand], state: AttendanceState
+               ) -> list[NewEvent] | Rejection:
+        return decide(command.command, command.received_at, state, self.limits)
+
+    def evolve(self, state: AttendanceState, event: Fact) -> AttendanceState:
+        return evolve(state, event)
+
+    def is_terminal(self, state: AttendanceState) -> bool:
+        return False

@@ -32,6 +32,9 @@ from kinerja_events.events import (
 )
 from kinerja_events.types import WIB
 
+LEAVE = "leave"
+TRAVEL = "travel"
+
 Stamp = tuple[datetime, str]
 """The order of two facts of one kind: (occurred_at, event_id as a lowercase string)."""
 
@@ -135,6 +138,8 @@ class AttendanceState:
     leaves: Mapping[str, Leave] = field(default_factory=dict)
     cancelled_leaves: frozenset[str] = frozenset()
     travels: Mapping[str, Travel] = field(default_factory=dict)
+    claims: Mapping[tuple[str, str], str] = field(default_factory=dict)
+    """(`leave` | `travel`, id) -> the NIP that id was first recorded for, across employees."""
 
 
 def empty_state() -> AttendanceState:
@@ -179,6 +184,16 @@ def live_leaves_of(state: AttendanceState, nip: str) -> list[Leave]:
         for leave in state.leaves.values()
         if leave.nip == nip and leave.leave_id not in state.cancelled_leaves
     ]
+
+
+def owner_of(state: AttendanceState, kind: str, item_id: str) -> str | None:
+    """The NIP a leave or travel id belongs to: its claim across employees, else the
+    employee's own record of it."""
+    claimed = state.claims.get((kind, item_id))
+    if claimed is not None:
+        return claimed
+    own = state.leaves.get(item_id) if kind == LEAVE else state.travels.get(item_id)
+    return None if own is None else own.nip
 
 
 def checked_in_by(state: AttendanceState, nip: str, moment: datetime) -> bool:
@@ -341,6 +356,22 @@ EVOLVERS: Mapping[type[Data], Callable[[AttendanceState, Any, Stamp], Attendance
     OfficialTravelRecorded: apply_official_travel_recorded,
 }
 """Which event data changes the state, and how (plain routing data); others leave it as is."""
+
+
+def with_reference(state: AttendanceState, reference: AttendanceState,
+                   claims: Mapping[tuple[str, str], str]) -> AttendanceState:
+    """An employee's own stream folded (`state`) with the reference data folded apart
+    (`reference`: HR facts, offices, positions, MKD grants) and the batch's `claims`. Each kind
+    of fact sets fields of its own (see `EVOLVERS`), so this equals folding both together."""
+    return replace(state, employees=reference.employees, offices=reference.offices,
+                   positions=reference.positions, mkd_days=reference.mkd_days,
+                   claims={**state.claims, **claims} if claims else state.claims)
+
+
+def with_claims(state: AttendanceState, claims: Mapping[tuple[str, str], str]
+                ) -> AttendanceState:
+    """`state` knowing which NIP each of `claims`' leave and travel ids belongs to."""
+    return replace(state, claims={**state.claims, **claims}) if claims else state
 
 
 def evolve(state: AttendanceState, fact: Fact) -> AttendanceState:

@@ -2,7 +2,7 @@
 
 Check-in/out refusals travel in `CheckInRejected.reason` (CONTRACT.md); refusals of the HR
 commands (`RecordLeave`, `CancelLeave`, `RecordOfficialTravel`) are stored as the command's
-outcome (`decider.CommandRejected`). A code is *retryable* where the cause may be reference data
+outcome (a `kinerja_events.decider.Rejection` in the `commands` table). A code is *retryable* where the cause may be reference data
 not received yet: the same request may succeed later under a new `command_id`.
 """
 
@@ -38,8 +38,11 @@ CHECK_OUT_WITHOUT_CHECK_IN = "check_out_without_check_in"
 
 # --- HR commands (CommandRejected) ------------------------------------------------------------
 INVALID_DATE_RANGE = "invalid_date_range"
+LEAVE_TOO_LONG = "leave_too_long"
+TRAVEL_TOO_LONG = "travel_too_long"
 OVERLAPPING_LEAVE = "overlapping_leave"
 LEAVE_OF_OTHER_EMPLOYEE = "leave_of_other_employee"
+TRAVEL_OF_OTHER_EMPLOYEE = "travel_of_other_employee"
 LEAVE_CANCELLED = "leave_cancelled"
 UNKNOWN_LEAVE = "unknown_leave"
 LEAVE_ALREADY_CANCELLED = "leave_already_cancelled"
@@ -62,8 +65,11 @@ REASONS: dict[str, Reason] = {
         Reason(IMPOSSIBLE_TRAVEL, "speed from the last accepted position exceeds the limit", False),
         Reason(CHECK_OUT_WITHOUT_CHECK_IN, "check-out with no earlier check-in that WIB date", False),
         Reason(INVALID_DATE_RANGE, "end_date is before start_date", False),
+        Reason(LEAVE_TOO_LONG, "the leave is longer than 1,096 days", False),
+        Reason(TRAVEL_TOO_LONG, "the travel is longer than 366 days", False),
         Reason(OVERLAPPING_LEAVE, "the range overlaps another live leave of the employee", False),
         Reason(LEAVE_OF_OTHER_EMPLOYEE, "the leave_id is already recorded for another NIP", False),
+        Reason(TRAVEL_OF_OTHER_EMPLOYEE, "the travel_id is already recorded for another NIP", False),
         Reason(LEAVE_CANCELLED, "the leave_id was cancelled; a cancellation is final", False),
         Reason(UNKNOWN_LEAVE, "no leave with this leave_id recorded for this NIP", False),
         Reason(LEAVE_ALREADY_CANCELLED, "the leave_id is already cancelled", False),

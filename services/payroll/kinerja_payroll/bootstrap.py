@@ -17,8 +17,10 @@ from kinerja_events.codec import make_codec
 from kinerja_events.db import create_schema, ensure_database, make_engine
 from kinerja_events.inbox import subscribe_inbox
 from kinerja_events.outbox import OutboxRelay, make_producer
+from kinerja_events.resilience import Health
+from kinerja_events.settings import EMBEDDED_FETCH_MAX_WAIT_MS
 
-from .ledger import RuleFile, keep_fact
+from .ledger import RuleFile, keep_facts
 from .projection import ProjectionKeeper
 from .rules import default_rules_bytes
 from .tables import create_tables
@@ -93,19 +95,23 @@ async def open_database(database_url: str) -> Any:
 
 async def build_service(kafka_bootstrap: str, database_url: str, config: PayrollConfig,
                         registry: CollectorRegistry, group_prefix: str = "payroll",
-                        **consumer_options: Any) -> PayrollService:
+                        health: Health | None = None, **consumer_options: Any
+                        ) -> PayrollService:
     """Wire the payroll service on a Kafka cluster and its own database.
 
-    `group_prefix` names its consumer group; `consumer_options` go to the subscriber."""
+    `group_prefix` names its consumer group; `consumer_options` go to the subscriber (e.g.
+    `fetch_max_wait_ms`, short on the embedded broker)."""
     from faststream.kafka import KafkaBroker
 
+    consumer_options.setdefault("fetch_max_wait_ms", EMBEDDED_FETCH_MAX_WAIT_MS)
+    health = health or Health(registry)
     engine = await open_database(database_url)
     broker = KafkaBroker(kafka_bootstrap, logger=None)
     subscribe_inbox(broker, *topics.FACT_TOPICS, consumer=f"{group_prefix}-facts",
-                    engine=engine, effect=keep_fact, codec=make_codec(), registry=registry,
+                    engine=engine, batch_effect=keep_facts, codec=make_codec(), registry=registry,
                     **consumer_options)
     producer = make_producer(kafka_bootstrap)
-    relay = OutboxRelay(engine, producer, registry=registry)
+    relay = OutboxRelay(engine, producer, registry=registry, health=health, service="payroll")
     keeper = ProjectionKeeper(engine, config.rule_file().rules, registry)
     return PayrollService(engine=engine, broker=broker, relay=relay, producer=producer,
                           keeper=keeper)

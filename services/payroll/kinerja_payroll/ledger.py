@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import json
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -16,7 +16,8 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from kinerja_events.db import events as event_table
-from kinerja_events.events import EnvelopeBase, TPPAdjusted
+from kinerja_events.events import TPPAdjusted
+from kinerja_events.inbox import Delivery
 from kinerja_events.store import PostgresEventStore
 
 from .closing import AlreadyClosed, Close, make_close, plan_adjustments, stream_of
@@ -31,16 +32,21 @@ PAYROLL_TYPES_IGNORED = frozenset({
 })
 
 
-async def keep_fact(conn: AsyncConnection, envelope: EnvelopeBase) -> None:
-    """Inbox effect: keep a consumed fact whole (payroll's own outputs and refusals excepted)."""
-    if envelope.type in PAYROLL_TYPES_IGNORED:
-        return
-    await conn.execute(
-        insert(facts)
-        .values(event_id=envelope.event_id, type=envelope.type,
-                envelope=envelope.model_dump(mode="json"))
-        .on_conflict_do_nothing(index_elements=["event_id"])
-    )
+STORE_FACTS = text(
+    "INSERT INTO facts (event_id, type, envelope) "
+    "SELECT * FROM unnest(CAST(:event_ids AS uuid[]), CAST(:types AS text[]), "
+    "CAST(:envelopes AS jsonb[])) "
+    "ON CONFLICT (event_id) DO NOTHING")
+
+
+async def keep_facts(conn: AsyncConnection, received: Sequence[Delivery]) -> None:
+    """Inbox batch effect: keep the consumed facts whole, as they came, in one statement
+    (payroll's own outputs and refusals excepted)."""
+    kept = [r for r in received if r.envelope.type not in PAYROLL_TYPES_IGNORED]
+    if kept:
+        await conn.execute(STORE_FACTS, {"event_ids": [r.envelope.event_id for r in kept],
+                                         "types": [r.envelope.type for r in kept],
+                                         "envelopes": [r.json for r in kept]})
 
 
 @dataclass(frozen=True)

@@ -46,8 +46,8 @@ async def serve(metrics_port: int) -> None:
     from .bootstrap import DATABASE, build_service, load_config
 
     config = load_config()
-    await serve_service(lambda kafka, url, registry: build_service(kafka, url, config, registry),
-                        DATABASE, metrics_port)
+    await serve_service(lambda kafka, url, registry, **options: build_service(
+        kafka, url, config, registry, **options), DATABASE, metrics_port)
 
 
 async def attach_database() -> Any:

@@ -28,15 +28,15 @@ from kinerja_events.events import (
 from kinerja_events.types import WIB
 
 from kinerja_attendance import reasons
+from kinerja_events.decider import Rejection
 from kinerja_attendance.decider import (
     AttendanceLimits,
-    CommandRejected,
     decide,
     decide_check,
     decide_hr,
 )
 from kinerja_attendance.geo import EARTH_RADIUS_M, haversine_m
-from kinerja_attendance.model import AttendanceState, empty_state, evolve
+from kinerja_attendance.model import AttendanceState, empty_state, evolve, with_claims
 
 # --- the organisation -----------------------------------------------------------------------
 OFFICE_LAT, OFFICE_LON = -6.902477, 107.618782  # Gedung Sate, Bandung
@@ -418,8 +418,8 @@ def leave(leave_id: str = "L-1", start: date = date(2026, 10, 12),
                          end_date=end)
 
 
-def rejection(outcome: list[NewEvent] | CommandRejected) -> str:
-    assert isinstance(outcome, CommandRejected), outcome
+def rejection(outcome: list[NewEvent] | Rejection) -> str:
+    assert isinstance(outcome, Rejection), outcome
     return outcome.reason
 
 
@@ -435,7 +435,7 @@ def test_a_leave_is_recorded_as_given() -> None:
 def test_a_leave_ending_before_it_starts_is_refused() -> None:
     outcome = decide_hr(record_leave(start=date(2026, 10, 14), end=date(2026, 10, 12)),
                         organisation())
-    assert isinstance(outcome, CommandRejected)
+    assert isinstance(outcome, Rejection)
     assert (outcome.reason, outcome.retryable) == (reasons.INVALID_DATE_RANGE, False)
     assert outcome.detail
 
@@ -540,7 +540,7 @@ def test_official_travel_ending_before_it_starts_is_refused() -> None:
 
 def test_one_entry_point_routes_check_and_hr_commands() -> None:
     assert isinstance(only(decide(check_in(), RECEIVED, organisation())), CheckedIn)  # type: ignore[arg-type]
-    assert isinstance(decide(cancel_leave(), RECEIVED, organisation()), CommandRejected)
+    assert isinstance(decide(cancel_leave(), RECEIVED, organisation()), Rejection)
 
 
 # --- geometry -------------------------------------------------------------------------------
@@ -553,3 +553,39 @@ def test_haversine_gives_zero_for_one_point_and_half_the_circumference_for_antip
 def test_haversine_between_bandung_and_jakarta_is_about_119_km() -> None:
     assert haversine_m(-6.9025, 107.6188, -6.1754, 106.8272) == pytest.approx(119_100, rel=0.005)
 
+
+
+# --- ids across employees and the longest ranges ---------------------------------------------
+def travel(travel_id: str = "T-1", start: date = date(2026, 10, 12),
+           end: date = date(2026, 10, 14), nip: str = CLERK) -> RecordOfficialTravel:
+    return RecordOfficialTravel(command_id=uuid4(), actor_nip=HR_OFFICER, sent_at=RECEIVED,
+                                travel_id=travel_id, nip=nip, start_date=start, end_date=end)
+
+
+def claimed(kind: str, item_id: str, nip: str) -> AttendanceState:
+    """The organisation knowing that `item_id` was first recorded for `nip` (another stream)."""
+    return with_claims(organisation(), {(kind, item_id): nip})
+
+
+@pytest.mark.parametrize("command,state,reason", [
+    (record_leave("L-9"), claimed("leave", "L-9", SURVEYOR), reasons.LEAVE_OF_OTHER_EMPLOYEE),
+    (travel("T-9"), claimed("travel", "T-9", SURVEYOR), reasons.TRAVEL_OF_OTHER_EMPLOYEE),
+    (record_leave(start=date(2026, 1, 1), end=date(2029, 1, 1)), organisation(),
+     reasons.LEAVE_TOO_LONG),  # 1,097 days
+    (travel(start=date(2026, 1, 1), end=date(2027, 1, 2)), organisation(),
+     reasons.TRAVEL_TOO_LONG),  # 367 days
+], ids=["leave id of another", "travel id of another", "leave 1097 days", "travel 367 days"])
+def test_an_id_of_another_employee_or_a_range_too_long_is_refused(command, state, reason) -> None:
+    assert rejection(decide_hr(command, state)) == reason
+
+
+@pytest.mark.parametrize("command,state", [
+    (record_leave("L-9"), claimed("leave", "L-9", CLERK)),
+    (travel("T-9"), claimed("travel", "T-9", CLERK)),
+    (record_leave(start=date(2026, 1, 1), end=date(2028, 12, 31)), organisation()),  # 1,096
+    (travel(start=date(2026, 1, 1), end=date(2027, 1, 1)), organisation()),  # 366 days
+], ids=["own leave id", "own travel id", "leave 1096 days", "travel 366 days"])
+def test_an_own_id_and_the_longest_allowed_ranges_are_recorded(command, state) -> None:
+    outcome = decide_hr(command, state)
+    assert not isinstance(outcome, Rejection), outcome
+    assert len(outcome) == 1
