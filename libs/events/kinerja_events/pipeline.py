@@ -26,6 +26,7 @@ back-off and then parked in `dead_letters` (`kinerja deadletters list|show|repla
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import weakref
 from collections import OrderedDict
@@ -533,26 +534,37 @@ class CommandConsumer:
             await self.consumer.stop()
 
     async def run(self) -> None:
-        """Poll, handle, commit — until cancelled."""
+        """Poll, handle, commit — until cancelled. A poll whose handling failed (it only can
+        when parking a message fails for a reason other than an outage) is fetched again."""
         backoff = Backoff()
         while True:
+            polled: Mapping[Any, Sequence[Any]] = {}
             try:
                 polled = await self.consumer.getmany(timeout_ms=1000, max_records=self.batch_size)
-                if polled:
-                    records = [r for tp in sorted(polled, key=str) for r in polled[tp]]
-                    await self.pipeline.handle(records)
-                    await self.commit({tp: rs[-1].offset + 1 for tp, rs in polled.items()})
-                backoff.reset()
+                if not polled:
+                    continue
+                records = [r for tp in sorted(polled, key=str) for r in polled[tp]]
+                await self.pipeline.handle(records)
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("poll_failed", group=self.group_id)
+                self.rewind(polled)
                 await asyncio.sleep(backoff.next_delay())
+                continue
+            await self.commit({tp: rs[-1].offset + 1 for tp, rs in polled.items()})
+            backoff.reset()
+
+    def rewind(self, polled: Mapping[Any, Sequence[Any]]) -> None:
+        """Fetch the records of `polled` again on the next poll."""
+        for tp, records in (polled or {}).items():
+            with contextlib.suppress(Exception):  # a partition taken away meanwhile
+                self.consumer.seek(tp, records[0].offset)
 
     async def commit(self, offsets: Mapping[Any, int]) -> None:
-        """Commit `offsets`; a rebalance that took the partitions away is logged, not raised
-        (the new owner finds the outcomes stored and answers them as repeats)."""
-        from aiokafka.errors import CommitFailedError, IllegalStateError
+        """Commit `offsets`, waiting out an unreachable broker. A commit refused otherwise (a
+        rebalance took the partitions away) is logged, not raised: the next owner reads those
+        records again and finds their outcomes stored, so it answers them as repeats."""
         from aiokafka.structs import OffsetAndMetadata
 
         from .resilience import KAFKA
@@ -562,5 +574,8 @@ class CommandConsumer:
             await retry_while_unreachable(lambda: self.consumer.commit(commit),
                                           health=self.pipeline.health,
                                           service=self.pipeline.service, dependency=KAFKA)
-        except (CommitFailedError, IllegalStateError) as exc:
-            log.warning("commit_skipped", group=self.group_id, error=str(exc)[:200])
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.warning("commit_skipped", group=self.group_id,
+                        error=f"{type(exc).__name__}: {str(exc)[:200]}")

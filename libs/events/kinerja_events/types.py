@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Annotated, Any, TypeVar
 
-from pydantic import AfterValidator, AwareDatetime, ConfigDict, Field, StringConstraints
+from pydantic import AwareDatetime, ConfigDict, Field, StringConstraints
 
 WIB = timezone(timedelta(hours=7), "WIB")
 
@@ -30,29 +30,11 @@ _NO_NUL = r"^[^\x00]*$"
 _NO_NUL_NON_EMPTY = r"^[^\x00]+$"
 
 
-def _date_within(earliest: date) -> Any:
-    def check(value: date) -> date:
-        if not earliest <= value <= LATEST_DATE:
-            raise ValueError(f"date must lie in {earliest} … {LATEST_DATE}")
-        return value
-
-    return AfterValidator(check)
-
-
-def _instant_within(earliest: date) -> Any:
-    first = datetime.combine(earliest, time.min, WIB)
-    end = datetime.combine(LATEST_DATE + timedelta(days=1), time.min, WIB)
-
-    def check(value: datetime) -> datetime:
-        try:
-            inside = first <= value < end
-        except OverflowError:
-            inside = False
-        if not inside:
-            raise ValueError(f"time must lie in {earliest} … {LATEST_DATE} (WIB)")
-        return value
-
-    return AfterValidator(check)
+def _instants_from(earliest: date) -> Any:
+    """Bounds of an aware time whose WIB date lies in `earliest` … `LATEST_DATE` (checked by
+    pydantic-core, which also compares times in other offsets)."""
+    return Field(ge=datetime.combine(earliest, time.min, WIB),
+                 lt=datetime.combine(LATEST_DATE + timedelta(days=1), time.min, WIB))
 
 
 NIP = Annotated[str, StringConstraints(pattern=r"^\d{18}$")]
@@ -72,13 +54,13 @@ Text = Annotated[str, StringConstraints(max_length=MAX_TEXT, pattern=_NO_NUL)]
 """A description or notes: at most 4,000 characters."""
 Minutes = Annotated[int, Field(ge=0, le=MAX_MINUTES)]
 
-AnyDate = Annotated[date, _date_within(EARLIEST_DATE)]
+AnyDate = Annotated[date, Field(ge=EARLIEST_DATE, le=LATEST_DATE)]
 """A date of reference data (e.g. an employment's effective date): 1950-01-01 … 2099-12-31."""
-WorkDate = Annotated[date, _date_within(EARLIEST_WORK_DATE)]
+WorkDate = Annotated[date, Field(ge=EARLIEST_WORK_DATE, le=LATEST_DATE)]
 """A date of a fact of work (attendance, activity, leave, travel, IKP, MKD): 2000 … 2099."""
-Instant = Annotated[AwareDatetime, _instant_within(EARLIEST_DATE)]
+Instant = Annotated[AwareDatetime, _instants_from(EARLIEST_DATE)]
 """An aware time whose WIB date lies in 1950-01-01 … 2099-12-31."""
-WorkInstant = Annotated[AwareDatetime, _instant_within(EARLIEST_WORK_DATE)]
+WorkInstant = Annotated[AwareDatetime, _instants_from(EARLIEST_WORK_DATE)]
 """An aware time of a fact of work: its WIB date lies in 2000-01-01 … 2099-12-31."""
 
 T = TypeVar("T")

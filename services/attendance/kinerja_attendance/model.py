@@ -134,7 +134,8 @@ class AttendanceState:
     positions: Mapping[str, Position] = field(default_factory=dict)
     mkd_days: Mapping[str, frozenset[date]] = field(default_factory=dict)
     last_fix: Mapping[str, Fix] = field(default_factory=dict)
-    check_ins: Mapping[tuple[str, date], tuple[datetime, ...]] = field(default_factory=dict)
+    first_check_in: Mapping[tuple[str, date], datetime] = field(default_factory=dict)
+    """The earliest accepted check-in per (nip, WIB date): all a check-out needs to know."""
     leaves: Mapping[str, Leave] = field(default_factory=dict)
     cancelled_leaves: frozenset[str] = frozenset()
     travels: Mapping[str, Travel] = field(default_factory=dict)
@@ -198,7 +199,8 @@ def owner_of(state: AttendanceState, kind: str, item_id: str) -> str | None:
 
 def checked_in_by(state: AttendanceState, nip: str, moment: datetime) -> bool:
     """True when the employee has an accepted check-in on `moment`'s WIB date, at or before it."""
-    return any(at <= moment for at in state.check_ins.get((nip, wib_date(moment)), ()))
+    first = state.first_check_in.get((nip, wib_date(moment)))
+    return first is not None and first <= moment
 
 
 # --- evolve ---------------------------------------------------------------------------------
@@ -305,13 +307,15 @@ def apply_checked_out(state: AttendanceState, data: CheckedOut, stamp: Stamp) ->
 
 
 def apply_checked_in(state: AttendanceState, data: CheckedIn, stamp: Stamp) -> AttendanceState:
-    """An accepted check-in is kept per (nip, WIB date) and may move the last position."""
+    """An accepted check-in may be the day's first, and may move the last position."""
     key = (data.nip, wib_date(data.at))
-    ats = tuple(sorted((*state.check_ins.get(key, ()), data.at)))
+    first = state.first_check_in.get(key)
+    earliest = data.at if first is None or data.at < first else first
     fix = _later_fix(state.last_fix.get(data.nip), _fix_of(data))
     return replace(
         state,
-        check_ins=_with(state.check_ins, key, ats),
+        first_check_in=state.first_check_in if earliest is first else _with(
+            state.first_check_in, key, earliest),
         last_fix=_with(state.last_fix, data.nip, fix),
     )
 
