@@ -7,7 +7,8 @@ The tables (SQLAlchemy Core, one `MetaData`):
   and marks it.
 - `commands`: the outcome of each command id, for idempotent commands: the event ids it
   appended, or the `reason` (and `detail`) of a refusal that has no event of its own.
-- `inbox`: `(consumer, event_id)` of every event a consumer has applied (dedupe).
+- `inbox`: `(consumer, event_id)` of every event a consumer has applied (dedupe), with a digest
+  of its content, so a second delivery of one event id with other content is caught.
 - `dead_letters`: messages a consumer could not handle after its retries, parked whole so the
   partition moves on; an operator lists, inspects and replays them (`kinerja deadletters`).
 """
@@ -100,6 +101,7 @@ inbox = Table(
     Column("consumer", Text, nullable=False),
     Column("event_id", Uuid, nullable=False),
     Column("processed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("digest", LargeBinary, nullable=True),
     PrimaryKeyConstraint("consumer", "event_id", name="inbox_pkey"),
 )
 
@@ -131,6 +133,7 @@ _ADDED_COLUMNS = (
     "ALTER TABLE commands ADD COLUMN IF NOT EXISTS reason text",
     "ALTER TABLE commands ADD COLUMN IF NOT EXISTS detail text",
     "ALTER TABLE commands ADD COLUMN IF NOT EXISTS retryable boolean",
+    "ALTER TABLE inbox ADD COLUMN IF NOT EXISTS digest bytea",
 )
 
 

@@ -14,6 +14,8 @@ statement too), each with the JSON text it came as, so nothing needs encoding ag
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
+import hashlib
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +28,7 @@ from prometheus_client import REGISTRY, CollectorRegistry, Counter
 from .codec import Codec, ContractError, load_object, make_codec
 from .db import inbox
 from .events import EnvelopeBase
+from .resilience import POSTGRESQL, Health, retry_while_unreachable, settle_apart
 
 log = structlog.get_logger("kinerja.inbox")
 
@@ -44,15 +47,35 @@ class Delivery:
     def of(cls, envelope: EnvelopeBase) -> Delivery:
         return cls(envelope, envelope.model_dump_json(exclude_unset=True))
 
+    def digest(self) -> bytes:
+        """A digest of the envelope's content (not of its formatting)."""
+        return hashlib.sha256(self.envelope.model_dump_json(exclude_unset=True).encode()).digest()
+
+
+class ConflictingDuplicate(Exception):
+    """An event id delivered again with other content than the first time (an invalid
+    history: the first is kept, this one is parked)."""
+
+    reason = "conflicting_duplicate"
+
+    def __init__(self, event_id: Any):
+        super().__init__(f"event {event_id} was delivered before with other content")
+        self.event_id = event_id
+
 
 Effect = Callable[[AsyncConnection, EnvelopeBase], Awaitable[None]]
 BatchEffect = Callable[[AsyncConnection, Sequence[Delivery]], Awaitable[None]]
 """Applies a batch's new events: not yet in the inbox, each id once, in arrival order."""
 
 CLAIM = text(
-    "INSERT INTO inbox (consumer, event_id) "
-    "SELECT :consumer, event_id FROM unnest(CAST(:event_ids AS uuid[])) AS event_id "
+    "INSERT INTO inbox (consumer, event_id, digest) "
+    "SELECT :consumer, event_id, digest "
+    "FROM unnest(CAST(:event_ids AS uuid[]), CAST(:digests AS bytea[])) AS d(event_id, digest) "
     "ON CONFLICT (consumer, event_id) DO NOTHING RETURNING event_id"
+).columns(event_id=Uuid)
+DIGESTS = text(
+    "SELECT event_id, digest FROM inbox "
+    "WHERE consumer = :consumer AND event_id = ANY(CAST(:event_ids AS uuid[]))"
 ).columns(event_id=Uuid)
 
 
@@ -79,7 +102,9 @@ async def apply_batch(
 
     The inbox rows and the effect share the transaction: an effect that raises leaves no inbox
     row (the batch will be applied on redelivery). A concurrent duplicate waits for the first
-    transaction and then finds the rows. An event id twice in `received` is applied once.
+    transaction and then finds the rows. An event id twice in `received` is applied once. An
+    event id delivered before with other content raises `ConflictingDuplicate` and changes
+    nothing (so the caller can apply the rest and park that one).
     """
     if not received:
         return 0
@@ -93,13 +118,32 @@ async def apply_batch(
 async def claim(conn: AsyncConnection, consumer: str, received: Sequence[Delivery]
                 ) -> list[Delivery]:
     """Write `consumer`'s inbox rows of `received`; the ones not there before, each id once,
-    in arrival order."""
+    in arrival order. `ConflictingDuplicate` if an id comes with another content than the one
+    already held (in this batch or before)."""
     first: dict[Any, Delivery] = {}
+    digests: dict[Any, bytes] = {}
     for r in received:
-        first.setdefault(r.envelope.event_id, r)
-    rows = await conn.execute(CLAIM, {"consumer": consumer, "event_ids": list(first)})
+        event_id, digest = r.envelope.event_id, r.digest()
+        if digests.setdefault(event_id, digest) != digest:
+            raise ConflictingDuplicate(event_id)
+        first.setdefault(event_id, r)
+    rows = await conn.execute(CLAIM, {"consumer": consumer, "event_ids": list(first),
+                                      "digests": [digests[i] for i in first]})
     new = set(rows.scalars())
+    await check_held_digests(conn, consumer, {i: digests[i] for i in first if i not in new})
     return [r for event_id, r in first.items() if event_id in new]
+
+
+async def check_held_digests(conn: AsyncConnection, consumer: str, seen: dict[Any, bytes]
+                             ) -> None:
+    """`ConflictingDuplicate` if an event already held has another digest than `seen` says
+    (rows from before digests were kept have none, and are taken as the same)."""
+    if not seen:
+        return
+    rows = await conn.execute(DIGESTS, {"consumer": consumer, "event_ids": list(seen)})
+    for event_id, held in rows:
+        if held is not None and bytes(held) != seen[event_id]:
+            raise ConflictingDuplicate(event_id)
 
 
 def each(effect: Effect) -> BatchEffect:
@@ -112,7 +156,7 @@ def each(effect: Effect) -> BatchEffect:
     return apply_each
 
 
-def receive(codec: Codec, value: bytes) -> Delivery:
+def receive(codec: Codec, value: bytes | None) -> Delivery:
     """Decode one message, keeping its text unless the codec upcast it (which raises the
     envelope's `schema_version`); `ContractError` if it breaks the contract."""
     raw = load_object(value)  # refuses anything but UTF-8 JSON
@@ -120,7 +164,7 @@ def receive(codec: Codec, value: bytes) -> Delivery:
     envelope = codec.decode(raw)
     if envelope.schema_version != version:
         return Delivery.of(envelope)
-    return Delivery(envelope, value.decode())
+    return Delivery(envelope, value.decode())  # type: ignore[union-attr]
 
 
 async def already_handled(engine: AsyncEngine, consumer: str, event_id: Any) -> bool:
@@ -132,17 +176,18 @@ async def already_handled(engine: AsyncEngine, consumer: str, event_id: Any) -> 
         return row.first() is not None
 
 
-_REFUSED: dict[int, Counter] = {}
+_REFUSED: weakref.WeakKeyDictionary[CollectorRegistry, Counter] = weakref.WeakKeyDictionary()
 
 
 def refused_counter(registry: CollectorRegistry | None = None) -> Counter:
-    """`kinerja_inbox_refused_total{consumer,field}`: messages skipped as contract violations."""
+    """`kinerja_inbox_refused_total{consumer,reason}`: messages skipped as contract violations
+    (`reason` from `codec.REFUSAL_REASONS`, never from the message)."""
     registry = registry if registry is not None else REGISTRY
-    counter = _REFUSED.get(id(registry))
+    counter = _REFUSED.get(registry)
     if counter is None:
-        counter = _REFUSED[id(registry)] = Counter(
+        counter = _REFUSED[registry] = Counter(
             "kinerja_inbox_refused", "Consumed messages refused as contract violations",
-            ["consumer", "field"], registry=registry)
+            ["consumer", "reason"], registry=registry)
     return counter
 
 
@@ -155,6 +200,7 @@ def subscribe_inbox(
     batch_effect: BatchEffect | None = None,
     codec: Codec | None = None,
     registry: CollectorRegistry | None = None,
+    health: Health | None = None,
     **options: Any,
 ) -> Any:
     """Subscribe `batch_effect`, or `effect` applied to each new envelope (one of them), through
@@ -162,36 +208,67 @@ def subscribe_inbox(
 
     The consumer group is `consumer`; messages come in batches of up to `max_records`
     (default `DEFAULT_BATCH`); acks are `AckPolicy.NACK_ON_ERROR` (offsets committed after the
-    batch's transaction; an error seeks each partition back so the batch is redelivered);
-    reading starts at the earliest offset for a new group; FastStream decodes no body (the
-    handler takes the records from the message). A message that breaks the contract
-    is logged, counted in `kinerja_inbox_refused_total{consumer,field}` and skipped. `options`
-    go to `broker.subscriber`. Returns the subscriber.
+    batch's transaction); reading starts at the earliest offset for a new group; FastStream
+    decodes no body (the handler takes the records from the message). Nothing a message holds
+    stops the consumer: one that breaks the contract is logged, counted in
+    `kinerja_inbox_refused_total{consumer,reason}` and skipped; one of a `schema_version` this
+    consumer does not know yet, one whose event id came before with other content, and one
+    whose effect keeps failing (the batch is split so the others are applied) are parked in
+    `dead_letters` (`kinerja deadletters`). An unreachable database is waited out with back-off.
+    `options` go to `broker.subscriber`. Returns the subscriber.
     """
     from faststream import AckPolicy
 
     apply = one_batch_effect(effect, batch_effect)
     decoder = codec or make_codec()
+    health = health or Health(registry)
+    health.watch(consumer, POSTGRESQL)
     options.setdefault("auto_offset_reset", "earliest")
     options.setdefault("max_records", DEFAULT_BATCH)
 
     async def apply_from_inbox(message: Any) -> None:
-        received = [r for record in records_of(message)
-                    if (r := receive_or_refuse(record)) is not None]
-        applied = await apply_batch(engine, consumer, received, apply)
-        if applied < len(received):
-            log.debug("inbox_duplicates", consumer=consumer, skipped=len(received) - applied)
+        items = []
+        for record in records_of(message):
+            delivery = await receive_or_set_aside(record)
+            if delivery is not None:
+                items.append((record, delivery))
+        await settle_apart(items, apply_items, park_item, health=health, service=consumer)
 
-    def receive_or_refuse(record: Any) -> Delivery | None:
+    async def apply_items(items: Sequence[tuple[Any, Delivery]]) -> None:
+        applied = await apply_batch(engine, consumer, [d for _, d in items], apply)
+        if applied < len(items):
+            log.debug("inbox_duplicates", consumer=consumer, skipped=len(items) - applied)
+
+    async def park_item(item: tuple[Any, Delivery], error: Exception, attempts: int) -> None:
+        await park(item[0], error, attempts)
+
+    async def receive_or_set_aside(record: Any) -> Delivery | None:
         try:
-            return receive(decoder, record.value or b"")
+            return receive(decoder, record.value)
         except ContractError as exc:
+            if exc.reason == "unknown_version":  # a later version of this code may read it
+                await park(record, exc, 1)
+                return None
             # Redelivery cannot fix a message that breaks the contract: it is refused (logged,
             # counted) and skipped, so it neither blocks its partition nor changes anything.
-            refused_counter(registry).labels(consumer=consumer, field=exc.field).inc()
-            log.error("message_refused", consumer=consumer, field=exc.field,
-                      error=exc.message[:300], topic=record.topic, offset=record.offset)
+            refused_counter(registry).labels(consumer=consumer, reason=exc.reason).inc()
+            log.error("message_refused", consumer=consumer, reason=exc.reason,
+                      field=exc.field[:100], error=exc.message[:300], topic=record.topic,
+                      partition=record.partition, offset=record.offset)
             return None
+
+    async def park(record: Any, error: Exception, attempts: int) -> None:
+        from .deadletters import dead_letter_reason, park_record
+        from .pipeline import pipeline_metrics
+
+        reason = dead_letter_reason(error)
+        await retry_while_unreachable(
+            lambda: park_record(engine, consumer, record, reason, error, attempts),
+            health=health, service=consumer, dependency=POSTGRESQL)
+        pipeline_metrics(registry).dead_letters.labels(consumer, reason).inc()
+        log.error("dead_lettered", consumer=consumer, reason=reason, topic=record.topic,
+                  partition=record.partition, offset=record.offset, attempts=attempts,
+                  error=f"{type(error).__name__}: {str(error)[:300]}")
 
     subscriber = broker.subscriber(
         *topics, group_id=consumer, ack_policy=AckPolicy.NACK_ON_ERROR, batch=True,

@@ -46,7 +46,9 @@ from .codec import Codec, ContractError, contract_error, load_object
 from .decider import Decider, Received, Rejection, fold_state
 from .envelope import NewEvent, seal
 from .events import EnvelopeBase
-from .resilience import POSTGRESQL, Backoff, Health, is_outage, retry_while_unreachable
+from .resilience import (
+    POSTGRESQL, Backoff, Health, is_outage, retry_while_unreachable, settle_apart,
+)
 from .signing import SIGNATURE_HEADER, verify
 from .types import EARLIEST_WORK_DATE, LATEST_DATE, WIB
 
@@ -57,7 +59,6 @@ S = TypeVar("S")
 
 DEFAULT_BATCH = 500
 STREAM_LOCK_CLASS = 0x4B4A  # advisory lock key space of the pipeline's stream locks ("KJ")
-DEAD_LETTER_REASONS = ("handler_error", "database_refused")
 OUTCOMES = ("accepted", "rejected", "repeat")
 
 
@@ -273,36 +274,11 @@ class CommandPipeline(Generic[C, S]):
 
     # --- deciding, splitting, parking -------------------------------------------------------
     async def settle(self, items: Sequence[Item[C]]) -> None:
-        """Decide and store `items`; a failing batch is split so the good ones get through."""
-        if not items:
-            return
-        try:
-            await self.decide_waiting_out_outages(items)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            if len(items) == 1:
-                await self.retry_or_park(items[0], exc)
-                return
-            log.warning("batch_failed_splitting", service=self.service, size=len(items),
-                        error=f"{type(exc).__name__}: {str(exc)[:200]}")
-            middle = len(items) // 2
-            await self.settle(items[:middle])
-            await self.settle(items[middle:])
-
-    async def retry_or_park(self, item: Item[C], error: Exception) -> None:
-        """Retry one failing command with back-off; park it after `attempts` failures."""
-        backoff = Backoff(first=0.1, cap=2.0)
-        for _ in range(self.attempts - 1):
-            await asyncio.sleep(backoff.next_delay())
-            try:
-                await self.decide_waiting_out_outages([item])
-                return
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                error = exc
-        await self.park(item.record, error, attempts=self.attempts)
+        """Decide and store `items`; a failing batch is split so the good ones get through,
+        and a command that fails alone after its retries is parked."""
+        await settle_apart(items, self.decide_and_count,
+                           lambda item, error, attempts: self.park(item.record, error, attempts),
+                           health=self.health, service=self.service, attempts=self.attempts)
 
     async def park(self, record: Any, error: Exception, attempts: int) -> None:
         """Keep `record` in `dead_letters` and move on."""
@@ -318,12 +294,10 @@ class CommandPipeline(Generic[C, S]):
                   partition=record.partition, offset=record.offset, attempts=attempts,
                   error=f"{type(error).__name__}: {str(error)[:300]}")
 
-    async def decide_waiting_out_outages(self, items: Sequence[Item[C]]) -> None:
-        """`decide_batch`, retried with back-off while the database is unreachable."""
+    async def decide_and_count(self, items: Sequence[Item[C]]) -> None:
+        """`decide_batch`, then count its outcomes and wake the relay."""
         started = time.perf_counter()
-        decided = await retry_while_unreachable(
-            lambda: self.decide_batch(items), health=self.health, service=self.service,
-            dependency=POSTGRESQL)
+        decided = await self.decide_batch(items)
         self.metrics.batch_seconds.labels(self.service).observe(time.perf_counter() - started)
         self.count(decided)
         self.on_committed()

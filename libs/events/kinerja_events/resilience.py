@@ -11,7 +11,7 @@ import asyncio
 import random
 import time
 import weakref
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
@@ -186,3 +186,41 @@ async def retry_while_unreachable(work: Callable[[], Awaitable[T]], *, health: H
             log.warning("dependency_up", service=service, dependency=dependency,
                         retries=ended.retries, down_seconds=round(time.monotonic() - started, 1))
         return result
+
+
+async def settle_apart(items: Sequence[T], attempt: Callable[[Sequence[T]], Awaitable[Any]],
+                       park: Callable[[T, Exception, int], Awaitable[None]], *, health: Health,
+                       service: str, attempts: int = 3) -> None:
+    """`attempt(items)` (waiting out database outages), so that one bad item never holds back
+    the others: a failing batch is split in halves until the failing item stands alone, which
+    is tried `attempts` times in all, with back-off, and then handed to `park`."""
+    if not items:
+        return
+    try:
+        await retry_while_unreachable(lambda: attempt(items), health=health, service=service,
+                                      dependency=POSTGRESQL)
+        return
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:
+        error = exc
+    if len(items) > 1:
+        log.warning("batch_failed_splitting", service=service, size=len(items),
+                    error=f"{type(error).__name__}: {str(error)[:200]}")
+        middle = len(items) // 2
+        for half in (items[:middle], items[middle:]):
+            await settle_apart(half, attempt, park, health=health, service=service,
+                               attempts=attempts)
+        return
+    backoff = Backoff(first=0.1, cap=2.0)
+    for _ in range(attempts - 1):
+        await asyncio.sleep(backoff.next_delay())
+        try:
+            await retry_while_unreachable(lambda: attempt(items), health=health,
+                                          service=service, dependency=POSTGRESQL)
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            error = exc
+    await park(items[0], error, attempts)

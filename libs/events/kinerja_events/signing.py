@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 
 SIGNATURE_HEADER = "x-kinerja-signature"
@@ -10,7 +9,7 @@ SIGNATURE_HEADER = "x-kinerja-signature"
 
 def sign(body: bytes, key: bytes) -> str:
     """The hex HMAC-SHA256 of `body` under `key`."""
-    return hmac.new(key, body, hashlib.sha256).hexdigest()
+    return hmac.digest(key, body, "sha256").hex()
 
 
 def verify(body: bytes, signature: str | bytes | None, key: bytes) -> bool:
