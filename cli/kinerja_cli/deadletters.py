@@ -57,12 +57,12 @@ def run_list(args: argparse.Namespace) -> int:
     if not letters:
         print(f"no dead letters in {args.service}")
         return 0
-    print(f"{'id':>5}  {'topic':<28} {'part':>4} {'offset':>8}  {'reason':<17} "
-          f"{'attempts':>8}  {'last failure':<25} error")
+    print(f"{'id':>5}  {'consumer':<22} {'topic':<28} {'part':>4} {'offset':>8}  "
+          f"{'reason':<21} {'tries':>5}  {'last failure':<25} error")
     for letter in letters:
         replayed = "  (replayed)" if letter.replayed_at else ""
-        print(f"{letter.id:>5}  {letter.topic:<28} {letter.partition:>4} {letter.offset:>8}  "
-              f"{letter.reason:<17} {letter.attempts:>8}  "
+        print(f"{letter.id:>5}  {letter.consumer:<22} {letter.topic:<28} {letter.partition:>4} "
+              f"{letter.offset:>8}  {letter.reason:<21} {letter.attempts:>5}  "
               f"{letter.last_failure.isoformat(timespec='seconds'):<25} "
               f"{letter.error[:80]}{replayed}")
     print(f"{len(letters)} dead letter(s)")

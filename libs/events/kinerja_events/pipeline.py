@@ -29,6 +29,7 @@ import asyncio
 import contextlib
 import time
 import weakref
+from collections import Counter as Counter_
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -371,15 +372,18 @@ class CommandPipeline(Generic[C, S]):
     def count(self, decided: Sequence[Decided[C]]) -> None:
         """Count each outcome once, and the lag from record to commit."""
         now = datetime.now(timezone.utc)
+        tally: Counter_[tuple[str, str]] = Counter_()
+        lag = self.metrics.lag_seconds.labels(self.service)
         for outcome in decided:
             kind = outcome.received.command.type  # type: ignore[attr-defined]
             label = ("repeat" if outcome.repeat else
                      "rejected" if outcome.rejection or is_rejection_event(outcome.events)
                      else "accepted")
-            self.metrics.commands.labels(self.service, kind, label).inc()
+            tally[(kind, label)] += 1
             if not outcome.repeat:
-                self.metrics.lag_seconds.labels(self.service).observe(
-                    max(0.0, (now - outcome.received.received_at).total_seconds()))
+                lag.observe(max(0.0, (now - outcome.received.received_at).total_seconds()))
+        for (kind, label), n in tally.items():
+            self.metrics.commands.labels(self.service, kind, label).inc(n)
         self.on_decided([d for d in decided if not d.repeat])
 
 

@@ -130,6 +130,6 @@ async def build_service(kafka_bootstrap: str, database_url: str, config: Attenda
     broker = KafkaBroker(kafka_bootstrap, logger=None)
     subscribe_inbox(broker, topics.HR, topics.MKD, consumer=f"{group_prefix}-reference",
                     engine=engine, effect=keep_reference_fact, codec=codec, registry=registry,
-                    **consumer_options)
+                    health=health, **consumer_options)
     return AttendanceService(engine=engine, broker=broker, commands=commands, relay=relay,
                              producer=producer, pipeline=pipeline, health=health)

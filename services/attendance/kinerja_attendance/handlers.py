@@ -8,11 +8,13 @@ stream of the employee it concerns (`employee:<nip>`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter
+from prometheus_client import CollectorRegistry
+from prometheus_client import Counter as PromCounter
 from pydantic import TypeAdapter
 
 from kinerja_events.commands import AttendanceCommand
@@ -50,42 +52,42 @@ class Metrics:
     """What ops watch besides the pipeline's own counts: check-ins by mode and reason, and the
     HR commands' outcomes."""
 
-    checks: Counter
-    hr_outcomes: Counter
+    checks: PromCounter
+    hr_outcomes: PromCounter
 
 
 def make_metrics(registry: CollectorRegistry) -> Metrics:
     """Register the attendance metrics on `registry`."""
     return Metrics(
-        checks=Counter("kinerja_attendance_checks", "Check-ins/outs decided, by outcome",
+        checks=PromCounter("kinerja_attendance_checks", "Check-ins/outs decided, by outcome",
                        ["action", "mode", "outcome", "reason"], registry=registry),
-        hr_outcomes=Counter("kinerja_attendance_hr_commands", "HR commands decided",
+        hr_outcomes=PromCounter("kinerja_attendance_hr_commands", "HR commands decided",
                             ["type", "outcome", "reason"], registry=registry),
     )
 
 
-def count_outcomes(metrics: Metrics):  # type: ignore[no-untyped-def]
-    """The pipeline's `on_decided` hook: count each newly decided command once."""
+def count_outcomes(metrics: Metrics) -> Callable[[Sequence[Decided[Any]]], None]:
+    """The pipeline's `on_decided` hook: count each newly decided command once (a batch's
+    counts added per label set)."""
 
     def count(decided: Sequence[Decided[Any]]) -> None:
+        checks: Counter[tuple[str, ...]] = Counter()
+        hr: Counter[tuple[str, ...]] = Counter()
         for outcome in decided:
             command = outcome.received.command
             if outcome.rejection is not None:
-                metrics.hr_outcomes.labels(command.type, "rejected",
-                                           outcome.rejection.reason).inc()
+                hr[(command.type, "rejected", outcome.rejection.reason)] += 1
             for event in outcome.events:
-                count_event(metrics, command, event)
+                if event.type == "CheckInRejected":
+                    checks[(event.data.action, command.mode, "rejected", event.data.reason)] += 1
+                elif event.type in ("CheckedIn", "CheckedOut"):
+                    action = "check_in" if event.type == "CheckedIn" else "check_out"
+                    checks[(action, event.data.mode, "accepted", "")] += 1
+                else:
+                    hr[(command.type, "accepted", "")] += 1
+        for labels, n in checks.items():
+            metrics.checks.labels(*labels).inc(n)
+        for labels, n in hr.items():
+            metrics.hr_outcomes.labels(*labels).inc(n)
 
     return count
-
-
-def count_event(metrics: Metrics, command: Any, event: Any) -> None:
-    """Count one decided event by its kind."""
-    if event.type == "CheckInRejected":
-        metrics.checks.labels(event.data.action, command.mode, "rejected",
-                              event.data.reason).inc()
-    elif event.type in ("CheckedIn", "CheckedOut"):
-        action = "check_in" if event.type == "CheckedIn" else "check_out"
-        metrics.checks.labels(action, event.data.mode, "accepted", "").inc()
-    else:
-        metrics.hr_outcomes.labels(command.type, "accepted", "").inc()

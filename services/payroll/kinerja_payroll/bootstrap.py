@@ -109,7 +109,7 @@ async def build_service(kafka_bootstrap: str, database_url: str, config: Payroll
     broker = KafkaBroker(kafka_bootstrap, logger=None)
     subscribe_inbox(broker, *topics.FACT_TOPICS, consumer=f"{group_prefix}-facts",
                     engine=engine, batch_effect=keep_facts, codec=make_codec(), registry=registry,
-                    **consumer_options)
+                    health=health, **consumer_options)
     producer = make_producer(kafka_bootstrap)
     relay = OutboxRelay(engine, producer, registry=registry, health=health, service="payroll")
     keeper = ProjectionKeeper(engine, config.rule_file().rules, registry)
