@@ -26,12 +26,12 @@ from kinerja_events.store import PostgresEventStore
 from kinerja_events.topics import kafka_key
 from kinerja_events.types import WIB
 from kinerja_payroll.bootstrap import PayrollConfig, build_service
-from kinerja_payroll.closing import AlreadyClosed
-from kinerja_payroll.ledger import close_period, export_history, write_close_csv
+from kinerja_payroll.closing import AlreadyClosed, CloseRefused
+from kinerja_payroll.ledger import check_close, close_period, export_history, write_close_csv
 from kinerja_payroll.offline import compute_file
 from kinerja_payroll.projection import pending_facts
 from kinerja_payroll.rules import load_default_rules
-from kinerja_payroll.tables import facts, projection, results
+from kinerja_payroll.tables import closes, facts, projection, results
 from kinerja_payroll.verify import read_closed_record, verdict
 
 FAST_GROUP = {"session_timeout_ms": 2000, "heartbeat_interval_ms": 300}
@@ -192,7 +192,7 @@ async def test_a_fact_arriving_after_the_close_is_paid_as_an_adjustment_at_the_n
 
     with pytest.raises(AlreadyClosed):
         await close_period(payroll.engine, store, "2026-10", rules, datetime.now(WIB))
-    november = await close_period(payroll.engine, store, "2026-11", rules, datetime.now(WIB))
+    november = await close_period(payroll.engine, store, "2026-11", rules, END_OF["2026-11"])
 
     assert await closed_results(payroll, "2026-10") == closed_before  # a closed month never changes
     everything = tmp_path / "all.jsonl"
@@ -211,8 +211,71 @@ async def test_a_fact_arriving_after_the_close_is_paid_as_an_adjustment_at_the_n
     [wire] = [e for e in published if e["type"] == "TPPAdjusted"]
     assert wire["data"]["delta_rupiah"] == adjustment.delta_rupiah
 
-    december = await close_period(payroll.engine, store, "2026-12", rules, datetime.now(WIB))
+    december = await close_period(payroll.engine, store, "2026-12", rules, END_OF["2026-12"])
     assert december.adjustments == []  # paid once; nothing owed twice
+
+
+async def test_a_close_of_a_month_not_ended_or_out_of_order_is_refused_and_writes_nothing(
+        payroll):
+    store, rules = PostgresEventStore(payroll.engine), payroll.config.rule_file()
+    before = await close_state(payroll)
+    with pytest.raises(CloseRefused) as refused:  # 2027-02 mid-month, and 2027-01 not closed
+        await close_period(payroll.engine, store, "2027-02", rules,
+                           datetime(2027, 2, 15, 9, 0, tzinfo=WIB))
+    assert refused.value.problems == [
+        "2027-02 has not ended yet (it ends at 2027-03-01T00:00:00+07:00)",
+        "months close in order: the latest closed month is 2026-12, so the next to close "
+        "is 2027-01"]
+    with pytest.raises(CloseRefused) as early:
+        await close_period(payroll.engine, store, "2027-01", rules,
+                           datetime(2027, 1, 31, 23, 59, 59, tzinfo=WIB))
+    assert early.value.problems == [
+        "2027-01 has not ended yet (it ends at 2027-02-01T00:00:00+07:00)"]
+    assert await close_state(payroll) == before
+
+
+async def test_a_close_blocked_by_an_undefined_position_names_it_and_succeeds_once_defined(
+        payroll, producer):
+    h = History(clock=datetime(2027, 1, 2, 9, 0, tzinfo=WIB))
+    h.change(NIP_A, "2027-01-04", position_code="P-BARU")  # regraded to a post not defined yet
+    [regrade] = fresh_ids(h)
+    async with payroll.engine.connect() as conn:
+        known = await conn.scalar(select(func.count()).select_from(facts))
+    await publish(producer, [regrade])
+    await wait_for_facts(payroll, known + 1)
+    store, rules = PostgresEventStore(payroll.engine), payroll.config.rule_file()
+    before = await close_state(payroll)
+    with pytest.raises(CloseRefused) as refused:
+        await check_close(payroll.engine, "2027-01", rules, END_OF["2027-01"])
+    assert refused.value.problems == [
+        f"2027-01: no PositionDefined for the position of 1 employee(s): {NIP_A} (P-BARU)"]
+    with pytest.raises(CloseRefused):
+        await close_period(payroll.engine, store, "2027-01", rules, END_OF["2027-01"])
+    assert await close_state(payroll) == before
+
+    defined = History(clock=datetime(2027, 2, 1, 8, 0, tzinfo=WIB))
+    defined.position("P-BARU", 8)
+    await publish(producer, fresh_ids(defined))
+    await wait_for_facts(payroll, known + 2)
+    would = await check_close(payroll.engine, "2027-01", rules, END_OF["2027-01"])
+    january = await close_period(payroll.engine, store, "2027-01", rules, END_OF["2027-01"])
+    assert january.closed.digest == would.closed.digest
+    assert {r.nip: r.tpp["base_rupiah"] for r in january.results}[NIP_A] == 5_000_000  # kelas 8
+
+
+END_OF = {"2026-11": datetime(2026, 12, 1, 8, 0, tzinfo=WIB),
+          "2026-12": datetime(2027, 1, 2, 8, 0, tzinfo=WIB),
+          "2027-01": datetime(2027, 2, 1, 9, 0, tzinfo=WIB)}
+"""When the payroll office closes each month: once it has ended."""
+
+
+async def close_state(service) -> tuple:
+    """What a close writes: the closes, and the facts stamped into a cut-off."""
+    async with service.engine.connect() as conn:
+        closed = (await conn.execute(select(closes.c.period).order_by(closes.c.period))).all()
+        stamped = await conn.scalar(select(func.count()).select_from(facts).where(
+            facts.c.close_seq.is_not(None)))
+    return [row.period for row in closed], stamped
 
 
 async def closed_results(service, period: str) -> dict[str, dict]:

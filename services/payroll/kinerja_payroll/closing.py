@@ -11,15 +11,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, time
 
 from kinerja_events.envelope import NewEvent, new_event
 from kinerja_events.events import (
     MKDEligibilityDetermined, PayrollClosed, TPPAdjusted, TPPCalculated,
 )
 
+from kinerja_events.types import WIB
+
 from .digest import digest
-from .fold import PayrollResult
+from .fold import Month, PayrollResult
 
 
 class AlreadyClosed(Exception):
@@ -29,6 +31,33 @@ class AlreadyClosed(Exception):
         super().__init__(f"{period} is already closed; a closed month never changes "
                          "(late facts are paid as TPPAdjusted at the next close)")
         self.period = period
+
+
+class CloseRefused(Exception):
+    """A close that may not happen (yet): every reason, each a sentence a payroll officer can
+    act on. Nothing was written."""
+
+    def __init__(self, period: str, problems: Sequence[str]):
+        super().__init__(f"{period} cannot be closed: " + "; ".join(problems))
+        self.period = period
+        self.problems = list(problems)
+
+
+def close_guard(period: str, latest_closed: str | None, now: datetime) -> list[str]:
+    """Why `period` may not be closed at `now` (RULES.md §9), given the latest closed period:
+    it has not ended yet (its last day is not over in WIB), or it is not the month after the
+    latest closed one. Empty when it may."""
+    month = Month.parse(period)
+    problems = []
+    ends = datetime.combine(month.shift(1).first, time.min, WIB)
+    if now < ends:
+        problems.append(f"{period} has not ended yet (it ends at {ends.isoformat()})")
+    if latest_closed is not None:
+        expected = str(Month.parse(latest_closed).shift(1))
+        if period != expected:
+            problems.append(f"months close in order: the latest closed month is "
+                            f"{latest_closed}, so the next to close is {expected}")
+    return problems
 
 
 def stream_of(period: str) -> str:

@@ -20,9 +20,11 @@ from kinerja_events.events import TPPAdjusted
 from kinerja_events.inbox import Delivery
 from kinerja_events.store import PostgresEventStore
 
-from .closing import AlreadyClosed, Close, make_close, plan_adjustments, stream_of
+from .closing import (
+    AlreadyClosed, Close, CloseRefused, close_guard, make_close, plan_adjustments, stream_of,
+)
 from .facts import Facts, build_facts
-from .fold import compute_period, index_facts
+from .fold import IncompleteFacts, compute_period, index_facts
 from .rules import RuleSet, parse_rules
 from .tables import adjustments, closes, facts, results
 
@@ -67,23 +69,60 @@ async def close_period(engine: AsyncEngine, store: PostgresEventStore, period: s
 
     Closes are serialised by a table lock. The cut-off is fixed by stamping every fact not yet
     in a cut-off with this close's ordinal; a fact committed later has no stamp and waits for
-    the next close. Raises `AlreadyClosed` for a closed period.
+    the next close. Raises `AlreadyClosed` for a closed period, and `CloseRefused` (writing
+    nothing) for a month not ended, out of order, or with facts that cannot be computed.
     """
     async with engine.begin() as conn:
         await conn.execute(text("LOCK TABLE closes IN EXCLUSIVE MODE"))
-        if await conn.scalar(select(closes.c.seq).where(closes.c.period == period)):
-            raise AlreadyClosed(period)
+        await refuse_unless_closable(conn, period, closed_at)
         seq = (await conn.scalar(select(func.max(closes.c.seq))) or 0) + 1
         await conn.execute(update(facts).where(facts.c.close_seq.is_(None)).values(close_seq=seq))
         known = build_facts(await load_envelopes(conn, up_to_seq=seq))
-        index = index_facts(known)
-        own = compute_period(known, period, rule_file.rules, index)
-        owed = await recompute_closed_months(conn, known, index, paid_in=period)
+        own, owed = await compute_close(conn, known, period, rule_file)
         close = make_close(period, own, owed, closed_at)
         await record_close(conn, close, seq, rule_file)
         await store.append_on(conn, stream_of(period), 0, close.events(), source="payroll",
                               recorded_at=closed_at)
     return close
+
+
+async def refuse_unless_closable(conn: AsyncConnection, period: str, now: datetime) -> None:
+    """`AlreadyClosed`, or `CloseRefused` when `period` has not ended or is out of order."""
+    if await conn.scalar(select(closes.c.seq).where(closes.c.period == period)):
+        raise AlreadyClosed(period)
+    latest = await conn.scalar(select(func.max(closes.c.period)))
+    problems = close_guard(period, latest, now)
+    if problems:
+        raise CloseRefused(period, problems)
+
+
+async def compute_close(conn: AsyncConnection, known: Facts, period: str, rule_file: RuleFile
+                        ) -> tuple[list, list]:
+    """`period`'s results and the adjustments owed for the closed months; `CloseRefused`
+    naming every employee whose result cannot be computed, in any of those months."""
+    index = index_facts(known)
+    problems: list[str] = []
+    own: list = []
+    try:
+        own = compute_period(known, period, rule_file.rules, index)
+    except IncompleteFacts as exc:
+        problems.append(str(exc))
+    owed, incomplete = await recompute_closed_months(conn, known, index, paid_in=period)
+    problems += incomplete
+    if problems:
+        raise CloseRefused(period, problems)
+    return own, owed
+
+
+async def check_close(engine: AsyncEngine, period: str, rule_file: RuleFile, now: datetime
+                      ) -> Close:
+    """What closing `period` now would give, from every fact held, writing nothing; raises as
+    `close_period` would."""
+    async with engine.connect() as conn:
+        await refuse_unless_closable(conn, period, now)
+        known = build_facts(await load_envelopes(conn))
+        own, owed = await compute_close(conn, known, period, rule_file)
+    return make_close(period, own, owed, now)
 
 
 async def load_envelopes(conn: AsyncConnection, up_to_seq: int | None = None
@@ -96,15 +135,20 @@ async def load_envelopes(conn: AsyncConnection, up_to_seq: int | None = None
 
 
 async def recompute_closed_months(conn: AsyncConnection, known: Facts, index: Any,
-                                  paid_in: str) -> list:
-    """Adjustments for every closed month, each recomputed with its own rule set."""
-    owed = []
+                                  paid_in: str) -> tuple[list, list[str]]:
+    """Adjustments for every closed month, each recomputed with its own rule set; and what
+    keeps a closed month from being recomputed."""
+    owed, incomplete = [], []
     for row in await conn.execute(select(closes.c.period, closes.c.rules_file)
                                   .order_by(closes.c.period)):
         rules = parse_rules(row.rules_file)
-        recomputed = compute_period(known, row.period, rules, index)
+        try:
+            recomputed = compute_period(known, row.period, rules, index)
+        except IncompleteFacts as exc:
+            incomplete.append(f"recomputing closed {exc}")
+            continue
         owed += plan_adjustments(row.period, paid_in, recomputed, await paid_for(conn, row.period))
-    return owed
+    return owed, incomplete
 
 
 async def paid_for(conn: AsyncConnection, period: str) -> dict[str, int]:

@@ -29,6 +29,10 @@ def add_commands(commands: Any) -> None:
     close = commands.add_parser("close", help="close a month: freeze TPP, pay adjustments")
     close.add_argument("period", type=period_argument, help="YYYY-MM")
     close.set_defaults(func=run_close)
+    check = commands.add_parser("check", help="whether a month can be closed now, and what "
+                                              "blocks it (writes nothing)")
+    check.add_argument("period", type=period_argument, help="YYYY-MM")
+    check.set_defaults(func=run_check)
     export = commands.add_parser("export", help="export the history payroll holds (JSONL)")
     export.add_argument("--out", required=True, help="the JSONL file to write")
     export.add_argument("--period", type=period_argument,
@@ -100,8 +104,7 @@ async def close(period: str) -> int:
     from kinerja_events.store import PostgresEventStore
 
     from .bootstrap import load_config
-    from .closing import AlreadyClosed
-    from .fold import IncompleteFacts
+    from .closing import AlreadyClosed, CloseRefused
     from .ledger import close_period, write_close_csv
 
     config = load_config()
@@ -109,8 +112,8 @@ async def close(period: str) -> int:
     try:
         done = await close_period(engine, PostgresEventStore(engine), period,
                                   config.rule_file(), datetime.now(WIB))
-    except (AlreadyClosed, IncompleteFacts) as exc:
-        print(f"kinerja payroll: {exc}", file=sys.stderr)
+    except (AlreadyClosed, CloseRefused) as exc:
+        print(refusal_text(exc), file=sys.stderr)
         return 1
     finally:
         await engine.dispose()
@@ -119,6 +122,39 @@ async def close(period: str) -> int:
                       "adjustments_paid_rupiah": done.adjustments_rupiah,
                       "adjustments": len(done.adjustments),
                       "csv": [str(f) for f in files]}, indent=2))
+    return 0
+
+
+def refusal_text(exc: Exception) -> str:
+    """A refused close for a person: one line, or one line per reason."""
+    problems = getattr(exc, "problems", None)
+    if not problems:
+        return f"kinerja payroll: {exc}"
+    return "\n".join([f"kinerja payroll: {exc.period} cannot be closed:",  # type: ignore[attr-defined]
+                      *(f"  - {problem}" for problem in problems)])
+
+
+def run_check(args: argparse.Namespace) -> int:
+    """Say whether the period can be closed now, and what blocks it."""
+    return attached(check)(args.period)
+
+
+async def check(period: str) -> int:
+    from .bootstrap import load_config
+    from .closing import AlreadyClosed, CloseRefused
+    from .ledger import check_close
+
+    engine = await attach_database()
+    try:
+        would = await check_close(engine, period, load_config().rule_file(), datetime.now(WIB))
+    except (AlreadyClosed, CloseRefused) as exc:
+        print(refusal_text(exc), file=sys.stderr)
+        return 1
+    finally:
+        await engine.dispose()
+    print(f"{period} can be closed: {would.closed.employees} employees, "
+          f"Rp {would.closed.total_rupiah:,}; {len(would.adjustments)} adjustment(s) of closed "
+          f"months, Rp {would.adjustments_rupiah:,}")
     return 0
 
 

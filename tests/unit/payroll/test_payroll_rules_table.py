@@ -3,9 +3,10 @@
 from fractions import Fraction
 
 import pytest
-from history import NIP_A, NIP_BOSS, NIP_PEER, NIP_SUB, History, event_uuid
+from history import NIP_A, NIP_BOSS, NIP_PEER, NIP_SUB, History, event_uuid, wib
 from scenario import B7, FRI, OCT, SAT, THU, attend, hired, run
 
+from kinerja_payroll.closing import close_guard
 from kinerja_payroll.fold import IncompleteFacts, format_ratio, round_half_away
 from kinerja_payroll.rules import load_default_rules, parse_rules
 from importlib import resources
@@ -481,3 +482,19 @@ def test_rupiah_halves_round_away_from_zero_in_the_fold():
     h4.ikp("IKP1", NIP_A, OCT, "2026-10-20")
     tpp, _, _ = run(h4, rules=rules)  # −5 % = −225,002.5 → −225,003
     assert tpp["ikp_rupiah"] == -225_003
+
+
+# --- RULES.md §9: which month may be closed, and when ----------------------------------------
+
+
+@pytest.mark.parametrize("period,latest,now,problems", [
+    ("2026-10", None, "2026-11-01 00:00:00", 0),  # the first close, as October ends
+    ("2026-10", None, "2026-10-31 23:59:59", 1),  # its last day is not over
+    ("2026-11", "2026-10", "2026-12-05 10:00:00", 0),
+    ("2026-12", "2026-10", "2027-01-05 10:00:00", 1),  # November first
+    ("2026-09", "2026-10", "2026-12-05 10:00:00", 1),  # backwards
+    ("2027-01", "2026-12", "2027-01-20 10:00:00", 1),  # the month in progress
+    ("2030-01", "2026-10", "2026-12-05 10:00:00", 2),  # not ended, and out of order
+], ids=["first", "not over", "next", "skips one", "backwards", "in progress", "far future"])
+def test_a_month_closes_once_it_has_ended_and_after_the_one_before(period, latest, now, problems):
+    assert len(close_guard(period, latest, wib(now))) == problems
