@@ -71,6 +71,8 @@ from .rules import RuleSet
 ONE_MINUTE = timedelta(minutes=1)
 GROUPS = ("superior", "peer", "subordinate")
 NO_BEHAVIOUR_RATING = "no_behaviour_rating"
+MONTH_IN_PROGRESS = "month_in_progress"
+PENDING = "pending"
 ZERO = Fraction(0)
 
 
@@ -195,7 +197,7 @@ class Day:
     """One working day on which the employee is employed: its status and cut."""
 
     date: date
-    status: str  # leave | travel | absent | present
+    status: str  # leave | travel | absent | present | pending (not judged yet: month in progress)
     check_in: datetime | None = None
     check_out: datetime | None = None
     lateness: int = 0
@@ -260,8 +262,12 @@ class Assessment:
         return max(0, self.capped_minutes - self.rules.absence_deduction_minutes * self.tk)
 
     @cached_property
+    def pending_days(self) -> int:
+        return sum(1 for d in self.days if d.status == PENDING)
+
+    @cached_property
     def T(self) -> int:
-        return self.rules.target_minutes_per_day * (self.W_e - self.leave_days)
+        return self.rules.target_minutes_per_day * (self.W_e - self.leave_days - self.pending_days)
 
     @cached_property
     def R_p(self) -> Fraction:
@@ -417,9 +423,16 @@ def _excused(d: date, leaves: list[tuple], travels: list[tuple]) -> tuple[str, t
 
 
 def assess_days(emp: EmployeeFacts, idx: Index, month: Month, facts: Facts, rules: RuleSet,
-                window: tuple[date, date], work_days: list[date]) -> list[Day]:
-    """The status and cut of each working day of `month` on which `emp` is employed."""
+                window: tuple[date, date], work_days: list[date], as_of: date | None = None
+                ) -> list[Day]:
+    """The status and cut of each working day of `month` on which `emp` is employed; in the
+    month in progress, the days from `as_of` on (today included: it is not over) are
+    `pending`, with no cut, no absence and no target."""
     days = _employed_days(work_days, window)
+    if in_progress(month, as_of):
+        judged = [d for d in days if d < as_of]  # type: ignore[operator]
+        return [*assess_days(emp, idx, month, facts, rules, window, judged),
+                *(Day(d, PENDING) for d in days if d >= as_of)]  # type: ignore[operator]
     wanted = set(days)
     ins = _earliest_check_ins(emp, wanted)
     outs: dict[date, list[datetime]] = defaultdict(list)
@@ -469,8 +482,10 @@ def _assess_day(d: date, check_in: datetime | None, check_outs: list[datetime],
 
 
 def assess(facts: Facts, idx: Index, nip: str, month: Month, rules: RuleSet,
-           work_days: list[date] | None = None) -> Assessment | None:
-    """The full assessment of `nip` for `month`, or None when `W_e = 0`."""
+           work_days: list[date] | None = None, as_of: date | None = None
+           ) -> Assessment | None:
+    """The full assessment of `nip` for `month`, or None when `W_e = 0`. With `as_of` inside
+    the month (the month in progress), only the days before it are judged (RULES.md §9)."""
     emp = facts.employees.get(nip)
     if emp is None:
         return None
@@ -478,7 +493,7 @@ def assess(facts: Facts, idx: Index, nip: str, month: Month, rules: RuleSet,
     window = employment_window(emp, month)
     if window is None:
         return None
-    days = assess_days(emp, idx, month, facts, rules, window, work_days)
+    days = assess_days(emp, idx, month, facts, rules, window, work_days, as_of)
     if not days:
         return None
     first, last = window
@@ -508,7 +523,14 @@ def assess(facts: Facts, idx: Index, nip: str, month: Month, rules: RuleSet,
         result.B = rules.base_rupiah[position[1]]
     if not ratings:
         result.flags.append(NO_BEHAVIOUR_RATING)
+    if in_progress(month, as_of):
+        result.flags.append(MONTH_IN_PROGRESS)
     return result
+
+
+def in_progress(month: Month, as_of: date | None) -> bool:
+    """True when `as_of` (today) lies inside `month`: its later days are not judged yet."""
+    return as_of is not None and month.first <= as_of <= month.last
 
 
 # --- MKD -----------------------------------------------------------------------------------
@@ -570,13 +592,15 @@ def _tier_failures(a: Assessment, tier: Any) -> list[str]:
 
 # --- the public fold -----------------------------------------------------------------------
 def compute_period(facts: Facts, period: str, rules: RuleSet,
-                   index: Index | None = None) -> list[PayrollResult]:
-    """Every employee's result for `period` (W_e > 0), sorted by nip; pure and exact."""
+                   index: Index | None = None, as_of: date | None = None
+                   ) -> list[PayrollResult]:
+    """Every employee's result for `period` (W_e > 0), sorted by nip; pure and exact. `as_of`
+    (today, for the projection) makes the month in progress judged only up to yesterday."""
     month = Month.parse(period)
     idx = index_facts(facts) if index is None else index
     work_days = working_days(month, facts, rules)
     assessments = [a for nip in sorted(facts.employees)
-                   if (a := assess(facts, idx, nip, month, rules, work_days)) is not None]
+                   if (a := assess(facts, idx, nip, month, rules, work_days, as_of)) is not None]
     missing = [a.nip for a in assessments if a.position is None]
     if missing:
         raise IncompleteFacts(

@@ -2,8 +2,10 @@
 
 The keeper folds stored facts into an in-memory `Facts` as they arrive: it claims facts not yet
 projected (a flag, never a tailing sequence number, so a fact committed late is still picked
-up), adds them, and recomputes every open period — each period a fact dates, less the closed
-ones — into the `projection` table, where ops and employees read their month so far.
+up), adds them, and recomputes every open period — each period a fact dates up to the month in
+progress, less the closed ones — into the `projection` table, where ops and employees read
+their month so far. The month in progress is judged only up to today: later days bring no cut,
+no absence and no target, and its results are flagged `month_in_progress`.
 """
 
 from __future__ import annotations
@@ -104,12 +106,15 @@ class ProjectionKeeper:
             await self.recompute_open_periods(conn)
 
     async def recompute_open_periods(self, conn: Any) -> None:
-        """Rewrite the projection of every period facts speak of that is not closed."""
+        """Rewrite the projection of every period facts speak of that is neither closed nor
+        in the future; the month in progress is judged up to today (RULES.md §9)."""
         closed = await self.drop_closed(conn)
         index = index_facts(self.facts)
-        for period in sorted(self.periods - closed):
+        today = datetime.now(WIB).date()
+        current = f"{today.year:04d}-{today.month:02d}"
+        for period in sorted(p for p in self.periods - closed if p <= current):
             try:
-                results = compute_period(self.facts, period, self.rules, index)
+                results = compute_period(self.facts, period, self.rules, index, as_of=today)
             except IncompleteFacts as exc:
                 log.warning("projection_incomplete", period=period, error=str(exc))
                 continue

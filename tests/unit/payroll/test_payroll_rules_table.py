@@ -498,3 +498,32 @@ def test_rupiah_halves_round_away_from_zero_in_the_fold():
 ], ids=["first", "not over", "next", "skips one", "backwards", "in progress", "far future"])
 def test_a_month_closes_once_it_has_ended_and_after_the_one_before(period, latest, now, problems):
     assert len(close_guard(period, latest, wib(now))) == problems
+
+
+def test_the_month_in_progress_judges_only_the_days_before_today():
+    """On Thursday 2026-10-15 (the 11th working day) an employee who came on time every day so
+    far has no absence and no cut for the days to come, and a target of the ten days judged."""
+    from datetime import date
+
+    from kinerja_payroll.facts import build_facts
+    from kinerja_payroll.fold import compute_period
+
+    rules = load_default_rules()
+    h = History()
+    h.position("P7", 7)
+    h.employee(NIP_A, "P7", "2026-01-01")
+    for day in ["2026-10-01", "2026-10-02", "2026-10-05", "2026-10-06", "2026-10-07",
+                "2026-10-08", "2026-10-09", "2026-10-12", "2026-10-13", "2026-10-14"]:
+        h.day(NIP_A, day)
+        h.work(NIP_A, day, 300)
+    facts = build_facts(h.events)
+    [so_far] = compute_period(facts, "2026-10", rules, as_of=date(2026, 10, 15))
+    assert (so_far.tpp["tk_days"], so_far.tpp["discipline_cut"]) == (0, "0.000000")
+    assert so_far.tpp["target_minutes"] == 300 * 10
+    assert so_far.tpp["productivity_ratio"] == "1.000000"
+    assert "month_in_progress" in so_far.tpp["flags"]
+    assert so_far.tpp["base_rupiah"] == 4_500_000
+    [ended] = compute_period(facts, "2026-10", rules)  # the whole month: 12 absent days
+    assert ended.tpp["tk_days"] == 12 and "month_in_progress" not in ended.tpp["flags"]
+    [after] = compute_period(facts, "2026-10", rules, as_of=date(2026, 11, 2))
+    assert after.tpp == ended.tpp  # once the month has ended, today changes nothing
