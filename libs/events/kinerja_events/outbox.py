@@ -18,7 +18,7 @@ from typing import Any, Protocol
 import structlog
 from aiokafka import AIOKafkaProducer
 from prometheus_client import REGISTRY, CollectorRegistry, Counter
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -61,6 +61,9 @@ def published_counter(registry: CollectorRegistry | None = None) -> Counter:
     return counter
 
 
+MARK_SENT = text("UPDATE outbox SET sent_at = now() WHERE id = ANY(CAST(:ids AS bigint[]))")
+
+
 class OutboxRelay:
     """Moves outbox rows of one database to Kafka. Several relays may run on one database."""
 
@@ -96,11 +99,7 @@ class OutboxRelay:
                 return 0
             await retry_while_unreachable(lambda: self._publish(rows), health=self.health,
                                           service=self.service, dependency=KAFKA)
-            await conn.execute(
-                update(outbox)
-                .where(outbox.c.id.in_([r.id for r in rows]))
-                .values(sent_at=func.now())
-            )
+            await conn.execute(MARK_SENT, {"ids": [r.id for r in rows]})
         for row in rows:
             self.published.labels(topic=row.topic).inc()
         return len(rows)
