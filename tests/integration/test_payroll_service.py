@@ -29,6 +29,7 @@ from kinerja_payroll.bootstrap import PayrollConfig, build_service
 from kinerja_payroll.closing import AlreadyClosed, CloseRefused
 from kinerja_payroll.ledger import check_close, close_period, export_history, write_close_csv
 from kinerja_payroll.offline import compute_file
+from kinerja_payroll.people import names_and_units
 from kinerja_payroll.projection import pending_facts
 from kinerja_payroll.rules import load_default_rules
 from kinerja_payroll.tables import closes, facts, projection, results
@@ -175,8 +176,11 @@ async def test_the_worked_example_flows_from_the_topics_to_a_closed_month(
                              [r.tpp for r in offline])
     assert matched, lines
 
-    [csv_file] = write_close_csv(close, tmp_path)
-    assert f"{NIP_A},2026-10,4500000,2648455,1692000,0,4340455" in csv_file.read_text()
+    async with payroll.engine.connect() as conn:
+        names = await names_and_units(conn, "2026-10")
+    [csv_file] = write_close_csv(close, tmp_path, names)
+    assert (f"{NIP_A},Pegawai {NIP_A[-4:]},Biro Umum,2026-10,4500000,2648455,1692000,0,4340455"
+            in csv_file.read_text())
 
 
 async def test_a_fact_arriving_after_the_close_is_paid_as_an_adjustment_at_the_next_close(

@@ -4,6 +4,7 @@ cleanly by SIGTERM (no PostgreSQL or broker left behind)."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import shutil
 import signal
@@ -164,10 +165,21 @@ async def test_kinerja_run_demo_seeds_is_attachable_and_stops_cleanly_on_sigterm
 
         # Seeded means payroll already holds and projects the whole demo month.
         period = previous_period(datetime.now(WIB).date())
-        preview = await asyncio.to_thread(run_cli, data_dir, "payroll", "preview", period)
+        preview = await asyncio.to_thread(run_cli, data_dir, "payroll", "preview", period,
+                                          "--json")
         assert preview.returncode == 0, preview.stderr
         assert "not in this projection yet" not in preview.stderr
-        assert len(preview.stdout.splitlines()) == demo_size(seeded)
+        lines = [json.loads(line) for line in preview.stdout.splitlines()]
+        assert len(lines) == demo_size(seeded)
+        assert all(line["name"] and line["unit"] == "Biro Organisasi" for line in lines)
+        table = await asyncio.to_thread(run_cli, data_dir, "payroll", "show", period)
+        assert table.returncode == 0, table.stderr
+        assert f"TPP {period} (open: projected so far)" in table.stdout
+        assert f"{demo_size(seeded)} employees" in table.stdout
+        assert "Ir. Bambang Sutrisno" in table.stdout  # names, not only NIPs
+        with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/health") as response:
+            health = json.loads(response.read())
+        assert health["status"] == "ok" and {"attendance", "payroll"} <= set(health["services"])
 
         process.send_signal(signal.SIGTERM)
         returncode = await asyncio.to_thread(process.wait, STOP_TIMEOUT)

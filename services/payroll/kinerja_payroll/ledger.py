@@ -216,22 +216,26 @@ def write_jsonl(out: Path, envelopes: Iterable[dict]) -> int:
     return count
 
 
-CSV_FIELDS = ["nip", "period", "base_rupiah", "productivity_rupiah", "discipline_rupiah",
+CSV_FIELDS = ["nip", "name", "unit", "period", "base_rupiah", "productivity_rupiah", "discipline_rupiah",
               "ikp_rupiah", "total_rupiah", "productivity_ratio", "behaviour_ratio",
               "discipline_cut", "tk_days", "approved_minutes", "target_minutes", "flags",
               "mkd_days_per_week_next", "rule_set", "rule_set_hash"]
 
 
-def write_close_csv(close: Close, directory: Path) -> list[Path]:
-    """The payroll office's CSV of a close (and of the adjustments it pays, if any)."""
+def write_close_csv(close: Close, directory: Path,
+                    names: dict[str, tuple[str, str]] | None = None) -> list[Path]:
+    """The payroll office's CSV of a close (and of the adjustments it pays, if any), with each
+    employee's (name, unit) from `names` where given."""
+    names = names or {}
     directory.mkdir(parents=True, exist_ok=True)
     main = directory / f"tpp-{close.period}.csv"
     with main.open("w", newline="", encoding="utf-8") as stream:
         writer = csv.DictWriter(stream, fieldnames=CSV_FIELDS)
         writer.writeheader()
         for r in close.results:
+            name, unit = names.get(r.nip, ("", ""))
             writer.writerow({**{k: r.tpp[k] for k in CSV_FIELDS if k in r.tpp},
-                             "flags": " ".join(r.tpp["flags"]),
+                             "name": name, "unit": unit, "flags": " ".join(r.tpp["flags"]),
                              "mkd_days_per_week_next": r.mkd_days_per_week})
     written = [main]
     if close.adjustments:

@@ -40,7 +40,13 @@ def add_commands(commands: Any) -> None:
     export.set_defaults(func=run_export)
     preview = commands.add_parser("preview", help="the open month's projected TPP so far")
     preview.add_argument("period", type=period_argument, help="YYYY-MM")
+    preview.add_argument("--json", action="store_true", help="one JSON object per employee")
     preview.set_defaults(func=run_preview)
+    show = commands.add_parser("show", help="a month's TPP per employee with totals: a closed "
+                                            "month from its close, an open one projected")
+    show.add_argument("period", type=period_argument, help="YYYY-MM")
+    show.add_argument("--json", action="store_true", help="one JSON object per employee")
+    show.set_defaults(func=run_show)
 
 
 async def serve(metrics_port: int) -> None:
@@ -106,18 +112,21 @@ async def close(period: str) -> int:
     from .bootstrap import load_config
     from .closing import AlreadyClosed, CloseRefused
     from .ledger import close_period, write_close_csv
+    from .people import names_and_units
 
     config = load_config()
     engine = await attach_database()
     try:
         done = await close_period(engine, PostgresEventStore(engine), period,
                                   config.rule_file(), datetime.now(WIB))
+        async with engine.connect() as conn:
+            names = await names_and_units(conn, period)
     except (AlreadyClosed, CloseRefused) as exc:
         print(refusal_text(exc), file=sys.stderr)
         return 1
     finally:
         await engine.dispose()
-    files = write_close_csv(done, config.export_dir)
+    files = write_close_csv(done, config.export_dir, names)
     print(json.dumps({**done.closed.model_dump(mode="json"),
                       "adjustments_paid_rupiah": done.adjustments_rupiah,
                       "adjustments": len(done.adjustments),
@@ -179,32 +188,40 @@ async def export(out: Path, period: str | None) -> int:
 
 
 def run_preview(args: argparse.Namespace) -> int:
-    """Print the open month's projection, one JSON object per employee."""
-    return attached(preview)(args.period)
+    """Print the open month's projection: a table, or JSON lines."""
+    return attached(show_month)(args.period, args.json, True)
 
 
-async def preview(period: str) -> int:
-    from sqlalchemy import select
+def run_show(args: argparse.Namespace) -> int:
+    """Print a month, closed or open: a table, or JSON lines."""
+    return attached(show_month)(args.period, args.json, False)
 
+
+async def show_month(period: str, as_json: bool, open_only: bool) -> int:
+    from .people import month_table, render
     from .projection import pending_facts
-    from .tables import projection
 
     engine = await attach_database()
     try:
         async with engine.connect() as conn:
-            rows = (await conn.execute(select(projection.c.data)
-                                       .where(projection.c.period == period)
-                                       .order_by(projection.c.nip))).all()
-            pending = await pending_facts(conn)
+            table = await month_table(conn, period)
+            pending = 0 if table.closed else await pending_facts(conn)
     finally:
         await engine.dispose()
+    if table.closed and open_only:
+        print(f"kinerja payroll: {period} is closed: `kinerja payroll show {period}` shows its "
+              "close", file=sys.stderr)
+        return 1
     if pending:
         print(f"kinerja payroll: {pending} facts received are not in this projection yet",
               file=sys.stderr)
-    if not rows:
-        print(f"kinerja payroll: no projection for {period} (closed, or no facts yet)",
-              file=sys.stderr)
+    if not table.rows:
+        print(f"kinerja payroll: no results for {period} (no facts yet, or a month after the "
+              "one in progress)", file=sys.stderr)
         return 1
-    for row in rows:
-        print(json.dumps(row.data, sort_keys=True, separators=(",", ":")))
+    if as_json:
+        for row in table.as_json():
+            print(json.dumps(row, sort_keys=True, separators=(",", ":")))
+    else:
+        print(render(table))
     return 0
