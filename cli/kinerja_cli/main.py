@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -39,14 +40,36 @@ def add_service_commands(parser: argparse.ArgumentParser, module: str) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the `kinerja` console script."""
+    """Entry point of the `kinerja` console script. A person never gets a traceback: an
+    unreachable database or broker, or an unexpected error, is one line on stderr and a
+    non-zero exit (`KINERJA_DEBUG=1` shows the traceback)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     func = getattr(args, "func", None)
     if func is None:
         parser.parse_args([*(argv if argv is not None else sys.argv[1:]), "--help"])
         return 2
-    return int(func(args) or 0)
+    try:
+        return int(func(args) or 0)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:
+        if os.environ.get("KINERJA_DEBUG"):
+            raise
+        print(f"kinerja: {explain_failure(exc)}", file=sys.stderr)
+        return 1
+
+
+def explain_failure(exc: Exception) -> str:
+    """One line saying what went wrong."""
+    from kinerja_events.resilience import is_outage
+
+    detail = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"
+    if is_outage(exc):
+        return f"cannot reach the database or the broker ({detail}); is the platform running?"
+    if isinstance(exc, OSError):
+        return f"{detail}"
+    return f"unexpected error ({detail}); run with KINERJA_DEBUG=1 for the traceback"
 
 
 if __name__ == "__main__":

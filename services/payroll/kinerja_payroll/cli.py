@@ -44,14 +44,17 @@ def add_commands(parser: argparse.ArgumentParser) -> None:
 
 
 def period_argument(text: str) -> str:
-    """A `YYYY-MM` command-line argument; argparse reports anything else as a usage error."""
-    from .fold import Month
+    """A `YYYY-MM` command-line argument of the contract's calendar (2000–2099); argparse
+    reports anything else as a usage error."""
+    from pydantic import TypeAdapter, ValidationError
+
+    from kinerja_events.types import Period
 
     try:
-        Month.parse(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-    return text
+        return TypeAdapter(Period).validate_python(text)
+    except ValidationError:
+        raise argparse.ArgumentTypeError(
+            f"period must be YYYY-MM of 2000-2099, got {text!r}") from None
 
 
 def add_service_commands(commands: Any) -> None:

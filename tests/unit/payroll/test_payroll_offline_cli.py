@@ -3,6 +3,7 @@ stops it with a message naming the line, a non-zero exit, and nothing on stdout.
 
 import hashlib
 import json
+import os
 import random
 import subprocess
 import sys
@@ -123,13 +124,29 @@ def test_a_bad_period_or_rule_file_fails_without_output(tmp_path, capsys):
     assert code != 0 and out == "" and "rule file" in err
 
 
+@pytest.mark.parametrize("period", ["2026-13", "0000-01", "2100-01"])
 @pytest.mark.parametrize("command", [
     ["compute", "--events", "h.jsonl", "--period"], ["explain", NIP_A], ["verify"], ["close"],
-    ["preview"], ["export", "--out", "x.jsonl", "--period"]])
-def test_every_command_refuses_a_bad_period_as_a_usage_error_naming_it(command, capsys):
-    code, out, err = run(capsys, *command, "2026-13")
+    ["check"], ["preview"], ["show"], ["export", "--out", "x.jsonl", "--period"]])
+def test_every_command_refuses_a_bad_period_as_a_usage_error_naming_it(command, period, capsys):
+    code, out, err = run(capsys, *command, period)
     assert code == 2 and out == ""
-    assert "period must be YYYY-MM, got '2026-13'" in err and "Traceback" not in err
+    assert f"period must be YYYY-MM of 2000-2099, got '{period}'" in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("command", [["payroll", "show", "2026-10"],
+                                     ["payroll", "close", "2026-10"],
+                                     ["deadletters", "list", "attendance"]])
+def test_a_command_with_the_database_unreachable_says_so_in_one_line(command):
+    unreachable = {"KINERJA_DATABASE_URL": "postgresql://postgres@127.0.0.1:9/none",
+                   "KINERJA_KAFKA": "127.0.0.1:9"}
+    done = subprocess.run([sys.executable, "-m", "kinerja_cli.main", *command],
+                          capture_output=True, text=True, timeout=60,
+                          env={**os.environ, **unreachable})
+    assert done.returncode == 1 and done.stdout == ""
+    assert "Traceback" not in done.stderr and len(done.stderr.splitlines()) == 1
+    assert "cannot reach" in done.stderr
 
 
 def test_a_rules_file_is_used_and_its_hash_recorded(tmp_path, capsys):
