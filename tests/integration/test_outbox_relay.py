@@ -39,19 +39,26 @@ async def producer(infra):  # type: ignore[no-untyped-def]
 
 
 class CrashingProducer:
-    """The real producer, until `after` messages were sent: then it raises, or hangs until
-    cancelled (a relay killed between publishing and marking)."""
+    """The real producer, until `after` record batches were sent: then it raises, or hangs
+    until cancelled (a relay killed between publishing and marking)."""
 
     def __init__(self, real, after: int, mode: str):  # type: ignore[no-untyped-def]
-        self.real, self.after, self.mode, self.sent = real, after, mode, 0
+        self.real, self.after, self.mode, self.sent, self.rows = real, after, mode, 0, 0
 
-    async def send(self, topic: str, value: bytes, key: bytes):  # type: ignore[no-untyped-def]
+    def create_batch(self):  # type: ignore[no-untyped-def]
+        return self.real.create_batch()
+
+    async def partitions_for(self, topic: str):  # type: ignore[no-untyped-def]
+        return await self.real.partitions_for(topic)
+
+    async def send_batch(self, batch, topic: str, *, partition: int):  # type: ignore[no-untyped-def]
         if self.sent >= self.after:
             if self.mode == "raise":
                 raise RuntimeError("relay crashed")
             await asyncio.Event().wait()
         self.sent += 1
-        return await self.real.send(topic, value=value, key=key)
+        self.rows += batch.record_count()
+        return await self.real.send_batch(batch, topic, partition=partition)
 
 
 async def append_history(engine, make_leave, unique_nip, streams: int = 3, per_stream: int = 6):  # type: ignore[no-untyped-def]
@@ -142,7 +149,7 @@ async def test_a_relay_killed_mid_batch_loses_nothing_and_the_inbox_applies_each
     make_leave, unique_nip: Callable[[], str],
 ) -> None:
     appended = await append_history(engine, make_leave, unique_nip)
-    crashing = CrashingProducer(producer, after=5, mode=crash)
+    crashing = CrashingProducer(producer, after=1, mode=crash)
     killed = OutboxRelay(engine, crashing, registry=CollectorRegistry())
 
     if crash == "raise":
@@ -155,7 +162,7 @@ async def test_a_relay_killed_mid_batch_loses_nothing_and_the_inbox_applies_each
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
-    assert crashing.sent == 5
+    assert crashing.sent == 1 and 0 < crashing.rows < len(appended)
     assert await unsent_count(engine) == len(appended)  # the claim was rolled back
 
     restarted = OutboxRelay(engine, producer, registry=CollectorRegistry())
@@ -164,7 +171,7 @@ async def test_a_relay_killed_mid_batch_loses_nothing_and_the_inbox_applies_each
     assert await unsent_count(engine) == 0
 
     ids = {e.event_id for e in appended}
-    wanted = len(appended) + 5
+    wanted = len(appended) + crashing.rows
     stream_ids = {e.stream_id for e in appended}
     records = await read_topic(
         topics.ATTENDANCE,
@@ -172,7 +179,7 @@ async def test_a_relay_killed_mid_batch_loses_nothing_and_the_inbox_applies_each
     )
     per_stream = records_by_stream(records, stream_ids)
     assert {e.event_id for es in per_stream.values() for e in es} == ids  # nothing lost
-    assert sum(map(len, per_stream.values())) == wanted  # the 5 crashed sends are duplicates
+    assert sum(map(len, per_stream.values())) == wanted  # the crashed batch's are duplicates
     for stream_id, envelopes in per_stream.items():
         assert [e.stream_version for e in envelopes[-6:]] == [1, 2, 3, 4, 5, 6], stream_id
 
@@ -217,15 +224,30 @@ async def test_a_running_relay_publishes_what_is_appended_later_and_can_republis
         assert [e.stream_version for e in envelopes] == [1, 2, 1, 2], stream_id
 
 
+class RecordingBatch:
+    def __init__(self) -> None:
+        self.keys: list[bytes] = []
+
+    def append(self, *, key: bytes, value: bytes, timestamp):  # type: ignore[no-untyped-def]
+        self.keys.append(key)
+        return self
+
+
 class RecordingProducer:
-    """Records what the relay sends, in order, and acknowledges at once (the claim order is
-    what is under test, on the real database)."""
+    """Records the keys of each claim the relay publishes and acknowledges at once (the claim
+    order is what is under test, on the real database)."""
 
     def __init__(self) -> None:
-        self.sent: list[bytes] = []
+        self.claims: list[set[bytes]] = [set()]
 
-    async def send(self, topic: str, value: bytes, key: bytes):  # type: ignore[no-untyped-def]
-        self.sent.append(key)
+    def create_batch(self) -> RecordingBatch:
+        return RecordingBatch()
+
+    async def partitions_for(self, topic: str) -> set[int]:
+        return {0, 1, 2}
+
+    async def send_batch(self, batch, topic: str, *, partition: int):  # type: ignore[no-untyped-def]
+        self.claims[-1].update(batch.keys)
         done = asyncio.get_running_loop().create_future()
         done.set_result(None)
         return done
@@ -250,6 +272,7 @@ async def test_a_quiet_stream_is_not_starved_by_a_busy_one(engine, make_leave):
     producer = RecordingProducer()
     relay = OutboxRelay(engine, producer, batch_size=40, registry=CollectorRegistry())
     while await relay.run_once():
-        pass
-    assert len(producer.sent) == 301
-    assert producer.sent.index(quiet.encode()) == 150  # right after the first burst
+        producer.claims.append(set())
+    assert len(producer.claims) == 1 + 301 // 40 + 1  # 8 claims of 40 rows, and an empty one
+    [claim] = [n for n, keys in enumerate(producer.claims) if quiet.encode() in keys]
+    assert claim == 150 // 40  # in the claim that follows the first burst's 150 rows

@@ -9,7 +9,6 @@ model of its type (the same models as the `Event` discriminated union). Errors a
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -135,20 +134,8 @@ def load_object(payload: str | bytes | None) -> dict[str, Any]:
         raise ContractError("(json)", f"not valid JSON: {str(exc)[:200]}", "not_json") from None
     if not isinstance(raw, dict):
         raise ContractError("(json)", "a message must be a JSON object", "not_object")
-    if might_break_a_value_bound(text):
-        check_values(raw)
+    check_values(raw)
     return raw
-
-
-_LONG_NUMBER = re.compile(r"\d{19}")
-
-
-def might_break_a_value_bound(text: str) -> bool:
-    """False when the JSON `text` certainly nests at most `MAX_DEPTH` levels, has no integer
-    of more than 18 digits and no escaped U+0000 (a raw one is not JSON): most messages, which
-    then need no walk of their values."""
-    return (text.count("{") + text.count("[") > MAX_DEPTH or "\\u0000" in text
-            or _LONG_NUMBER.search(text) is not None)
 
 
 def _refuse_constant(name: str) -> Any:

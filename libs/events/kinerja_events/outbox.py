@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 import structlog
 from aiokafka import AIOKafkaProducer
+from aiokafka.partitioner import DefaultPartitioner
 from prometheus_client import REGISTRY, CollectorRegistry, Counter
 from sqlalchemy import func, select, text, update
 from sqlalchemy.engine import Row
@@ -31,7 +32,11 @@ log = structlog.get_logger("kinerja.outbox")
 class Producer(Protocol):
     """The part of `AIOKafkaProducer` the relay uses."""
 
-    async def send(self, topic: str, value: bytes, key: bytes) -> Any: ...
+    def create_batch(self) -> Any: ...
+
+    async def send_batch(self, batch: Any, topic: str, *, partition: int) -> Any: ...
+
+    async def partitions_for(self, topic: str) -> set[int]: ...
 
 
 def make_producer(bootstrap: str, **options: Any) -> AIOKafkaProducer:
@@ -61,6 +66,7 @@ def published_counter(registry: CollectorRegistry | None = None) -> Counter:
     return counter
 
 
+_PARTITIONER = DefaultPartitioner()
 MARK_SENT = text("UPDATE outbox SET sent_at = now() WHERE id = ANY(CAST(:ids AS bigint[]))")
 
 
@@ -124,12 +130,31 @@ class OutboxRelay:
                     await asyncio.wait_for(self.awake.wait(), poll_interval)
 
     async def _publish(self, rows: Sequence[Row[Any]]) -> None:
-        # Each row goes out without waiting for the previous ack: the producer keeps one
-        # request in flight per partition, so a stream (one key, one partition) stays in
-        # version order. The batch is marked sent only once every ack is in.
-        sent = [await self.producer.send(row.topic, value=row.payload, key=row.key)
-                for row in rows]
-        await asyncio.gather(*sent)
+        # Rows go out in record batches per partition (the partition of the key, as the
+        # producer's default partitioner chooses it), without waiting for one batch's ack to
+        # send the next: the producer keeps one request in flight per partition, so a stream
+        # (one key, one partition) stays in version order. The claim is marked sent only once
+        # every ack is in.
+        by_partition: dict[tuple[str, int], list[Row[Any]]] = {}
+        for row in rows:
+            partitions = sorted(await self.producer.partitions_for(row.topic))
+            partition = _PARTITIONER(row.key, partitions, partitions)
+            by_partition.setdefault((row.topic, partition), []).append(row)
+        acks = []
+        for (topic, partition), partition_rows in by_partition.items():
+            for batch in self._batches(partition_rows):
+                acks.append(await self.producer.send_batch(batch, topic, partition=partition))
+        await asyncio.gather(*acks)
+
+    def _batches(self, rows: Sequence[Row[Any]]) -> list[Any]:
+        """`rows` as record batches of the producer's size."""
+        batches = [self.producer.create_batch()]
+        for row in rows:
+            if batches[-1].append(key=row.key, value=row.payload, timestamp=None) is None:
+                batches.append(self.producer.create_batch())
+                if batches[-1].append(key=row.key, value=row.payload, timestamp=None) is None:
+                    raise ValueError(f"outbox row {row.id} is larger than a record batch")
+        return batches
 
 
 async def mark_unsent(engine: AsyncEngine) -> int:

@@ -148,6 +148,15 @@ def empty_state() -> AttendanceState:
     return AttendanceState()
 
 
+def updated(state: AttendanceState, **changes: Any) -> AttendanceState:
+    """A new state: `state` with `changes` (what `dataclasses.replace` gives, without running
+    `__init__` again: every command evolves a state, and this is four times cheaper). The
+    fields are set here once, as in `__init__`; `state` itself is not touched."""
+    new = object.__new__(AttendanceState)
+    new.__dict__.update(state.__dict__, **changes)
+    return new
+
+
 # --- queries --------------------------------------------------------------------------------
 def wib_date(moment: datetime) -> date:
     """The WIB calendar date of an aware instant (clamped at the calendar's ends)."""
@@ -233,7 +242,7 @@ def apply_employee_registered(
     employee = _employee(state, data.nip)
     change = AttributeChange(data.effective_date, stamp, data.position_code, data.office_id)
     employee = replace(_add_change(employee, change), start=_earliest(employee.start, data.effective_date))
-    return replace(state, employees=_with(state.employees, data.nip, employee))
+    return updated(state, employees=_with(state.employees, data.nip, employee))
 
 
 def apply_employee_changed(
@@ -245,7 +254,7 @@ def apply_employee_changed(
         data.effective_date, stamp, fields.get("position_code"), fields.get("office_id")
     )
     employee = _add_change(_employee(state, data.nip), change)
-    return replace(state, employees=_with(state.employees, data.nip, employee))
+    return updated(state, employees=_with(state.employees, data.nip, employee))
 
 
 def apply_employee_terminated(
@@ -254,7 +263,7 @@ def apply_employee_terminated(
     """Employment ends (exclusive) at the earliest termination date."""
     employee = _employee(state, data.nip)
     employee = replace(employee, end=_earliest(employee.end, data.effective_date))
-    return replace(state, employees=_with(state.employees, data.nip, employee))
+    return updated(state, employees=_with(state.employees, data.nip, employee))
 
 
 def apply_office_registered(
@@ -265,7 +274,7 @@ def apply_office_registered(
     if current is not None and current.stamp > stamp:
         return state
     office = Office(data.office_id, data.lat, data.lon, data.radius_m, stamp)
-    return replace(state, offices=_with(state.offices, data.office_id, office))
+    return updated(state, offices=_with(state.offices, data.office_id, office))
 
 
 def apply_position_defined(
@@ -276,13 +285,13 @@ def apply_position_defined(
     if current is not None and current.stamp > stamp:
         return state
     position = Position(data.position_code, data.mobile, stamp)
-    return replace(state, positions=_with(state.positions, data.position_code, position))
+    return updated(state, positions=_with(state.positions, data.position_code, position))
 
 
 def apply_mkd_granted(state: AttendanceState, data: MKDGranted, stamp: Stamp) -> AttendanceState:
     """Granted MKD days accumulate per NIP."""
     days = state.mkd_days.get(data.nip, frozenset()) | frozenset(data.days)
-    return replace(state, mkd_days=_with(state.mkd_days, data.nip, days))
+    return updated(state, mkd_days=_with(state.mkd_days, data.nip, days))
 
 
 def _fix_order(fix: Fix) -> tuple[datetime, float, float, float]:
@@ -303,7 +312,7 @@ def _fix_of(data: CheckedIn | CheckedOut) -> Fix:
 def apply_checked_out(state: AttendanceState, data: CheckedOut, stamp: Stamp) -> AttendanceState:
     """An accepted check-out moves the employee's last position (if it is the latest by `at`)."""
     fix = _later_fix(state.last_fix.get(data.nip), _fix_of(data))
-    return replace(state, last_fix=_with(state.last_fix, data.nip, fix))
+    return updated(state, last_fix=_with(state.last_fix, data.nip, fix))
 
 
 def apply_checked_in(state: AttendanceState, data: CheckedIn, stamp: Stamp) -> AttendanceState:
@@ -312,7 +321,7 @@ def apply_checked_in(state: AttendanceState, data: CheckedIn, stamp: Stamp) -> A
     first = state.first_check_in.get(key)
     earliest = data.at if first is None or data.at < first else first
     fix = _later_fix(state.last_fix.get(data.nip), _fix_of(data))
-    return replace(
+    return updated(
         state,
         first_check_in=state.first_check_in if earliest is first else _with(
             state.first_check_in, key, earliest),
@@ -328,14 +337,14 @@ def apply_leave_recorded(
     if current is not None and current.stamp > stamp:
         return state
     leave = Leave(data.leave_id, data.nip, data.kind, data.start_date, data.end_date, stamp)
-    return replace(state, leaves=_with(state.leaves, data.leave_id, leave))
+    return updated(state, leaves=_with(state.leaves, data.leave_id, leave))
 
 
 def apply_leave_cancelled(
     state: AttendanceState, data: LeaveCancelled, stamp: Stamp
 ) -> AttendanceState:
     """A cancellation is final for its leave id."""
-    return replace(state, cancelled_leaves=state.cancelled_leaves | {data.leave_id})
+    return updated(state, cancelled_leaves=state.cancelled_leaves | {data.leave_id})
 
 
 def apply_official_travel_recorded(
@@ -343,7 +352,7 @@ def apply_official_travel_recorded(
 ) -> AttendanceState:
     """Official travel is kept by travel id."""
     travel = Travel(data.travel_id, data.nip, data.start_date, data.end_date)
-    return replace(state, travels=_with(state.travels, data.travel_id, travel))
+    return updated(state, travels=_with(state.travels, data.travel_id, travel))
 
 
 EVOLVERS: Mapping[type[Data], Callable[[AttendanceState, Any, Stamp], AttendanceState]] = {
@@ -367,7 +376,7 @@ def with_reference(state: AttendanceState, reference: AttendanceState,
     """An employee's own stream folded (`state`) with the reference data folded apart
     (`reference`: HR facts, offices, positions, MKD grants) and the batch's `claims`. Each kind
     of fact sets fields of its own (see `EVOLVERS`), so this equals folding both together."""
-    return replace(state, employees=reference.employees, offices=reference.offices,
+    return updated(state, employees=reference.employees, offices=reference.offices,
                    positions=reference.positions, mkd_days=reference.mkd_days,
                    claims={**state.claims, **claims} if claims else state.claims)
 
@@ -375,7 +384,7 @@ def with_reference(state: AttendanceState, reference: AttendanceState,
 def with_claims(state: AttendanceState, claims: Mapping[tuple[str, str], str]
                 ) -> AttendanceState:
     """`state` knowing which NIP each of `claims`' leave and travel ids belongs to."""
-    return replace(state, claims={**state.claims, **claims}) if claims else state
+    return updated(state, claims={**state.claims, **claims}) if claims else state
 
 
 def evolve(state: AttendanceState, fact: Fact) -> AttendanceState:
