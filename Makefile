@@ -24,6 +24,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/fold_bench.py
 	$(BIN)/python bench/attendance_bench.py
 	$(BIN)/python bench/payroll_ingest_bench.py
+	$(BIN)/python bench/ingest_bench.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

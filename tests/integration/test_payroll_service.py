@@ -7,6 +7,7 @@ published here.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import tempfile
 import uuid
@@ -287,3 +288,50 @@ async def closed_results(service, period: str) -> dict[str, dict]:
         rows = await conn.execute(select(results.c.nip, results.c.data)
                                   .where(results.c.period == period))
         return {row.nip: row.data for row in rows}
+
+
+async def test_two_instances_on_one_database_keep_one_projection_of_every_fact(
+        infra, bus, producer):
+    """Both store facts; one writes the projection. When the writer stops, the other takes
+    over and its projection still covers the facts the first one projected."""
+    url = await infra.create_database(f"pay2_{uuid.uuid4().hex[:12]}")
+    config = PayrollConfig(export_dir=Path(tempfile.mkdtemp(prefix="kinerja-exports-")))
+    prefix = f"pay2-{uuid.uuid4().hex[:8]}"
+    first, second = [await build_service(bus.kafka_bootstrap, url, config, make_registry(),
+                                         group_prefix=prefix, **FAST_GROUP) for _ in range(2)]
+    nip = "199107072021011007"
+    history = fresh_ids(worked_example(nip))
+    half = len(history) // 2
+    await first.start()
+    await second.start()
+    try:
+        await publish(producer, history[:half])
+        await wait_for_ids(first, [e["event_id"] for e in history[:half]])
+        async with asyncio.timeout(60):
+            while not (first.keeper.writing or second.keeper.writing):
+                await asyncio.sleep(0.1)
+        writer, other = (first, second) if first.keeper.writing else (second, first)
+        assert not other.keeper.writing  # one writer
+        await writer.stop()
+        await publish(producer, history[half:])
+        await wait_for_ids(other, [e["event_id"] for e in history])
+        await wait_for_facts(other, len(history))
+        assert other.keeper.writing
+        assert await projected_total(other, "2026-10", nip) == 4_340_455
+    finally:
+        for service in (first, second):
+            with contextlib.suppress(Exception):
+                await service.stop()
+
+
+async def wait_for_ids(service, event_ids: list[str], timeout: float = 90) -> None:
+    """Until `service`'s database holds every one of `event_ids` and projects them all."""
+    wanted = [uuid.UUID(i) for i in event_ids]
+    async with asyncio.timeout(timeout):
+        while True:
+            async with service.engine.connect() as conn:
+                held = await conn.scalar(select(func.count()).select_from(facts).where(
+                    facts.c.event_id.in_(wanted), facts.c.projected))
+            if held == len(set(wanted)):
+                return
+            await asyncio.sleep(0.1)

@@ -40,11 +40,9 @@ class Producer(Protocol):
 
 
 def make_producer(bootstrap: str, **options: Any) -> AIOKafkaProducer:
-    """An (unstarted) aiokafka producer: acks from all replicas, no idempotence (Tansu lacks it),
-    a short linger so a burst of sends travels in few requests."""
+    """An (unstarted) aiokafka producer: acks from all replicas, no idempotence (Tansu lacks it)."""
     options.setdefault("acks", "all")
     options.setdefault("enable_idempotence", False)
-    options.setdefault("linger_ms", 2)
     return AIOKafkaProducer(bootstrap_servers=bootstrap, **options)
 
 

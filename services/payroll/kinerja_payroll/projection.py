@@ -30,6 +30,7 @@ from .tables import closes, facts, projection
 log = structlog.get_logger("kinerja.payroll")
 
 DATED_FIELDS = ("at", "work_date", "start_date", "end_date", "date", "due_date")
+WRITER_LOCK = 0x4B4A5052  # advisory lock key of the projection's one writer ("KJPR")
 
 
 def periods_dated_by(envelope: dict[str, Any]) -> set[str]:
@@ -61,6 +62,7 @@ class ProjectionKeeper:
         self.facts = Facts()
         self.periods: set[str] = set()
         self.shown: set[str] = set()  # periods with projected gauges
+        self.writing = False  # this instance holds the writer's lock
         self.folded = Counter("kinerja_payroll_facts_folded", "Facts folded into the projection",
                               ["type"], registry=registry)
         self.month_total = Gauge("kinerja_payroll_projected_total_rupiah",
@@ -71,7 +73,8 @@ class ProjectionKeeper:
                                registry=registry)
 
     async def load_projected(self) -> None:
-        """On start: fold the facts an earlier run already projected."""
+        """On becoming the writer: fold every fact already projected (by any earlier writer)."""
+        self.facts, self.periods = Facts(), set()
         async with self.engine.connect() as conn:
             rows = await conn.execute(select(facts.c.envelope).where(facts.c.projected))
             for row in rows:
@@ -107,18 +110,28 @@ class ProjectionKeeper:
 
     async def recompute_open_periods(self, conn: Any) -> None:
         """Rewrite the projection of every period facts speak of that is neither closed nor
-        in the future; the month in progress is judged up to today (RULES.md §9)."""
+        in the future; the month in progress is judged up to today (RULES.md §9). The fold
+        runs in a worker thread, so the event loop (the consumer storing facts) keeps going."""
         closed = await self.drop_closed(conn)
-        index = index_facts(self.facts)
         today = datetime.now(WIB).date()
         current = f"{today.year:04d}-{today.month:02d}"
-        for period in sorted(p for p in self.periods - closed if p <= current):
+        periods = sorted(p for p in self.periods - closed if p <= current)
+        computed = await asyncio.to_thread(self.compute, periods, today)
+        for period, results in computed.items():
+            await self.write(conn, period, results)
+
+    def compute(self, periods: list[str], today: date) -> dict[str, list]:
+        """Each period's results; a period whose facts cannot be computed yet (a position not
+        defined) is left out and logged (`kinerja payroll check` names what blocks it)."""
+        index = index_facts(self.facts)
+        computed = {}
+        for period in periods:
             try:
-                results = compute_period(self.facts, period, self.rules, index, as_of=today)
+                computed[period] = compute_period(self.facts, period, self.rules, index,
+                                                  as_of=today)
             except IncompleteFacts as exc:
                 log.warning("projection_incomplete", period=period, error=str(exc))
-                continue
-            await self.write(conn, period, results)
+        return computed
 
     async def drop_closed(self, conn: Any) -> set[str]:
         """Drop the projection rows and gauges of closed periods; return the closed periods."""
@@ -150,23 +163,45 @@ class ProjectionKeeper:
         self.shown.add(period)
 
     async def run_forever(self, interval: float = 1.0) -> None:
-        """Refresh until cancelled; an error is logged and retried, never fatal.
+        """Keep the projection until cancelled, as its one writer; an error is logged and
+        retried, never fatal.
 
-        Only a full batch (a backlog) is followed at once by the next: facts trickling in are
-        folded once per `interval`, since every refresh recomputes the open months and shares
-        the event loop with the consumer that stores the facts."""
-        await self.load_projected()
-        await self.recompute_all()
+        Several payroll instances may run on one database: the one holding the keeper's
+        advisory lock (on a connection of its own, so it is released if that instance or its
+        connection dies) writes the projection, the others wait. A new writer first folds
+        every fact already projected, so its projection covers all of them, not only those it
+        claims itself. Only a full batch (a backlog) is followed at once by the next: facts
+        trickling in are folded once per `interval`, since every refresh recomputes the open
+        months."""
         while True:
             try:
-                while await self.refresh_once() >= self.batch_size:
-                    pass
-                await self.forget_closed()
+                async with self.engine.connect() as lock:
+                    await self.become_writer(lock, interval)
+                    self.writing = True
+                    await self.load_projected()
+                    await self.recompute_all()
+                    while True:
+                        while await self.refresh_once() >= self.batch_size:
+                            pass
+                        await self.forget_closed()
+                        await lock.scalar(select(1))  # still connected: still the writer
+                        await lock.commit()
+                        await asyncio.sleep(interval)
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("projection_refresh_failed")
+                await asyncio.sleep(interval)
+            finally:
+                self.writing = False
+
+    @staticmethod
+    async def become_writer(lock: Any, interval: float) -> None:
+        """Wait until this keeper holds the projection writer's lock (session-level)."""
+        while not await lock.scalar(select(func.pg_try_advisory_lock(WRITER_LOCK))):
+            await lock.commit()
             await asyncio.sleep(interval)
+        await lock.commit()
 
 
 def count_pending() -> Any:
