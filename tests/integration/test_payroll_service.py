@@ -52,10 +52,11 @@ async def bus():
 async def payroll(infra, bus):
     url = await infra.create_database(f"pay_{uuid.uuid4().hex[:12]}")
     config = PayrollConfig(export_dir=Path(tempfile.mkdtemp(prefix="kinerja-exports-")))
-    service = await build_service(bus.kafka_bootstrap, url, config, make_registry(),
-                                  **FAST_GROUP)
+    registry = make_registry()
+    service = await build_service(bus.kafka_bootstrap, url, config, registry, **FAST_GROUP)
     await service.start()
     service.config = config
+    service.registry = registry
     yield service
     await service.stop()
 
@@ -335,3 +336,41 @@ async def wait_for_ids(service, event_ids: list[str], timeout: float = 90) -> No
             if held == len(set(wanted)):
                 return
             await asyncio.sleep(0.1)
+
+
+async def test_poison_on_every_fact_topic_leaves_the_facts_beside_it_stored_and_projected(
+        payroll, producer, tmp_path):
+    """Bytes that break the contract, on each fact topic and on the partitions of the facts that
+    follow, are refused and counted; the valid facts after them are stored and projected, and
+    pay what they should."""
+    nip = "199208082021012008"
+    history = fresh_ids(worked_example(nip))
+    registry = payroll.registry
+    reasons = ("too_deep", "nul_character", "not_json", "invalid", "empty", "not_utf8")
+    before = {r: refused_count(registry, r) for r in reasons}
+    deep = b'{"a":' * 2000 + b"1" + b"}" * 2000
+    nul_name = json.dumps({**history[2], "event_id": str(uuid.uuid4()), "data": {
+        **history[2]["data"], "name": "Pegawai\u0000"}}).encode()
+    far_future = json.dumps({**next(e for e in history if e["type"] == "CheckedIn"),
+                             "event_id": str(uuid.uuid4())}).replace(
+        '"at": "2026-10-01T07:30:00+07:00"', '"at": "9999-12-31T23:59:59+00:00"').encode()
+    for topic in topics.FACT_TOPICS:
+        for body in (deep, nul_name, b"{not json", far_future, b"", b"\xff\xfe"):
+            await producer.send_and_wait(topic, body, key=nip.encode())
+    await publish(producer, history)
+    await wait_for_ids(payroll, [e["event_id"] for e in history])
+    await wait_for_facts(payroll, len(history))
+    everything = tmp_path / "all.jsonl"
+    await export_history(payroll.engine, everything)
+    paid = {r.nip: r.tpp["total_rupiah"] for r in compute_file(
+        everything, "2026-10", payroll.config.rule_file().rules)}
+    assert paid[nip] == 4_340_455  # (October is closed here: its late facts are adjustments)
+    per_topic = len(topics.FACT_TOPICS)
+    assert {r: refused_count(registry, r) - before[r] for r in reasons} == {
+        "too_deep": per_topic, "nul_character": per_topic, "not_json": per_topic,
+        "invalid": per_topic, "empty": per_topic, "not_utf8": per_topic}
+
+
+def refused_count(registry, reason: str) -> float:
+    return registry.get_sample_value("kinerja_inbox_refused_total",
+                                     {"consumer": "payroll-facts", "reason": reason}) or 0

@@ -104,46 +104,58 @@ async def apply_batch(
     row (the batch will be applied on redelivery). A concurrent duplicate waits for the first
     transaction and then finds the rows. An event id twice in `received` is applied once. An
     event id delivered before with other content raises `ConflictingDuplicate` and changes
-    nothing (so the caller can apply the rest and park that one).
+    nothing (`apply_batch_apart` applies the others and returns it).
     """
+    applied, conflicting = await apply_batch_apart(engine, consumer, received, effect)
+    if conflicting:
+        raise ConflictingDuplicate(conflicting[0].envelope.event_id)
+    return applied
+
+
+async def apply_batch_apart(
+    engine: AsyncEngine, consumer: str, received: Sequence[Delivery], effect: BatchEffect
+) -> tuple[int, list[Delivery]]:
+    """`apply_batch`, except that deliveries of an event id held (or earlier in `received`)
+    with other content are set apart, unapplied, and returned beside the count applied."""
     if not received:
-        return 0
+        return 0, []
     async with engine.begin() as conn:
-        new = await claim(conn, consumer, received)
+        new, conflicting = await claim(conn, consumer, received)
         if new:
             await effect(conn, new)
-        return len(new)
+        return len(new), conflicting
 
 
 async def claim(conn: AsyncConnection, consumer: str, received: Sequence[Delivery]
-                ) -> list[Delivery]:
-    """Write `consumer`'s inbox rows of `received`; the ones not there before, each id once,
-    in arrival order. `ConflictingDuplicate` if an id comes with another content than the one
-    already held (in this batch or before)."""
+                ) -> tuple[list[Delivery], list[Delivery]]:
+    """Write `consumer`'s inbox rows of `received`; the ones not there before (each id once,
+    in arrival order), and those whose id comes with another content than the one already held
+    (in this batch or before)."""
     first: dict[Any, Delivery] = {}
     digests: dict[Any, bytes] = {}
+    conflicting: list[Delivery] = []
     for r in received:
         event_id, digest = r.envelope.event_id, r.digest()
         if digests.setdefault(event_id, digest) != digest:
-            raise ConflictingDuplicate(event_id)
-        first.setdefault(event_id, r)
+            conflicting.append(r)
+        else:
+            first.setdefault(event_id, r)
     rows = await conn.execute(CLAIM, {"consumer": consumer, "event_ids": list(first),
                                       "digests": [digests[i] for i in first]})
     new = set(rows.scalars())
-    await check_held_digests(conn, consumer, {i: digests[i] for i in first if i not in new})
-    return [r for event_id, r in first.items() if event_id in new]
+    held = await held_digests(conn, consumer, [i for i in first if i not in new])
+    conflicting += [r for i, r in first.items() if held.get(i) not in (None, digests[i])]
+    return [r for event_id, r in first.items() if event_id in new], conflicting
 
 
-async def check_held_digests(conn: AsyncConnection, consumer: str, seen: dict[Any, bytes]
-                             ) -> None:
-    """`ConflictingDuplicate` if an event already held has another digest than `seen` says
-    (rows from before digests were kept have none, and are taken as the same)."""
-    if not seen:
-        return
-    rows = await conn.execute(DIGESTS, {"consumer": consumer, "event_ids": list(seen)})
-    for event_id, held in rows:
-        if held is not None and bytes(held) != seen[event_id]:
-            raise ConflictingDuplicate(event_id)
+async def held_digests(conn: AsyncConnection, consumer: str, event_ids: list[Any]
+                       ) -> dict[Any, bytes | None]:
+    """The content digests `consumer` holds for `event_ids` (None for rows from before digests
+    were kept, which are taken as the same content)."""
+    if not event_ids:
+        return {}
+    rows = await conn.execute(DIGESTS, {"consumer": consumer, "event_ids": event_ids})
+    return {event_id: None if held is None else bytes(held) for event_id, held in rows}
 
 
 def each(effect: Effect) -> BatchEffect:
@@ -235,9 +247,15 @@ def subscribe_inbox(
         await settle_apart(items, apply_items, park_item, health=health, service=consumer)
 
     async def apply_items(items: Sequence[tuple[Any, Delivery]]) -> None:
-        applied = await apply_batch(engine, consumer, [d for _, d in items], apply)
-        if applied < len(items):
-            log.debug("inbox_duplicates", consumer=consumer, skipped=len(items) - applied)
+        applied, conflicting = await apply_batch_apart(engine, consumer,
+                                                       [d for _, d in items], apply)
+        record_of = {id(delivery): record for record, delivery in items}
+        for delivery in conflicting:  # certain, so parked at once, without retries
+            await park(record_of[id(delivery)],
+                       ConflictingDuplicate(delivery.envelope.event_id), 1)
+        if applied + len(conflicting) < len(items):
+            log.debug("inbox_duplicates", consumer=consumer,
+                      skipped=len(items) - applied - len(conflicting))
 
     async def park_item(item: tuple[Any, Delivery], error: Exception, attempts: int) -> None:
         await park(item[0], error, attempts)
