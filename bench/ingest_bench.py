@@ -559,7 +559,7 @@ async def warm_up(bench: Bench, nips: list[str]) -> list[uuid.UUID]:
 
 def kept_by_payroll(outcomes: list[Outcome]) -> list[uuid.UUID]:
     """The event ids of `outcomes` that payroll keeps in its `facts` table."""
-    from kinerja_payroll.ledger import PAYROLL_TYPES_IGNORED
+    from kinerja_payroll.intake import PAYROLL_TYPES_IGNORED
 
     return list(dict.fromkeys(uuid.UUID(o.event_id) for o in outcomes
                               if o.type not in PAYROLL_TYPES_IGNORED))

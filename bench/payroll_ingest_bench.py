@@ -94,7 +94,7 @@ def load_history(target: int) -> list[dict[str, Any]]:
 
 def storable(envelopes: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The envelopes payroll keeps in its `facts` table."""
-    from kinerja_payroll.ledger import PAYROLL_TYPES_IGNORED
+    from kinerja_payroll.intake import PAYROLL_TYPES_IGNORED
 
     return [e for e in envelopes if e["type"] not in PAYROLL_TYPES_IGNORED]
 

@@ -39,7 +39,8 @@ from kinerja_events.store import PostgresEventStore
 from kinerja_events.types import WIB
 from kinerja_payroll.bootstrap import PayrollConfig
 from kinerja_payroll.bootstrap import build_service as build_payroll
-from kinerja_payroll.ledger import close_period, export_history, write_jsonl
+from kinerja_payroll.exports import export_history, write_jsonl
+from kinerja_payroll.ledger import close_period
 from kinerja_payroll.tables import facts as payroll_facts
 
 PERIOD = "2026-10"

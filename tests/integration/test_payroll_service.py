@@ -28,7 +28,8 @@ from kinerja_events.topics import kafka_key
 from kinerja_events.types import WIB
 from kinerja_payroll.bootstrap import PayrollConfig, build_service
 from kinerja_payroll.closing import AlreadyClosed, CloseRefused
-from kinerja_payroll.ledger import check_close, close_period, export_history, write_close_csv
+from kinerja_payroll.exports import export_history, write_close_csv
+from kinerja_payroll.ledger import check_close, close_period
 from kinerja_payroll.offline import compute_file
 from kinerja_payroll.people import names_and_units
 from kinerja_payroll.projection import pending_facts

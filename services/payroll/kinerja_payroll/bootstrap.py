@@ -20,7 +20,8 @@ from kinerja_events.outbox import OutboxRelay, make_producer
 from kinerja_events.resilience import Health
 from kinerja_events.settings import EMBEDDED_FETCH_MAX_WAIT_MS
 
-from .ledger import RuleFile, keep_facts
+from .intake import keep_facts
+from .ledger import RuleFile
 from .projection import ProjectionKeeper
 from .rules import default_rules_bytes
 from .tables import create_tables

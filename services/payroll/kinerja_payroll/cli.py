@@ -13,6 +13,8 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from .arguments import period_argument
+
 EXIT_MALFORMED = 2
 EXIT_FAILED = 1
 
@@ -41,20 +43,6 @@ def add_commands(parser: argparse.ArgumentParser) -> None:
     verify.add_argument("--rules", help="rule file (default: the packaged jabar-2026)")
     verify.set_defaults(func=run_verify)
     add_service_commands(commands)
-
-
-def period_argument(text: str) -> str:
-    """A `YYYY-MM` command-line argument of the contract's calendar (2000–2099); argparse
-    reports anything else as a usage error."""
-    from pydantic import TypeAdapter, ValidationError
-
-    from kinerja_events.types import Period
-
-    try:
-        return TypeAdapter(Period).validate_python(text)
-    except ValidationError:
-        raise argparse.ArgumentTypeError(
-            f"period must be YYYY-MM of 2000-2099, got {text!r}") from None
 
 
 def add_service_commands(commands: Any) -> None:

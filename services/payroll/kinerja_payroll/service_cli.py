@@ -23,7 +23,7 @@ def add_commands(commands: Any) -> None:
     """Add the database-backed payroll subcommands to `commands` (a subparsers object)."""
     from kinerja_events.runtime import add_serve_command
 
-    from .cli import period_argument
+    from .arguments import period_argument
 
     add_serve_command(commands, "run the payroll service", serve)
     close = commands.add_parser("close", help="close a month: freeze TPP, pay adjustments")
@@ -111,7 +111,8 @@ async def close(period: str) -> int:
 
     from .bootstrap import load_config
     from .closing import AlreadyClosed, CloseRefused
-    from .ledger import close_period, write_close_csv
+    from .exports import write_close_csv
+    from .ledger import close_period
     from .people import names_and_units
 
     config = load_config()
@@ -173,7 +174,7 @@ def run_export(args: argparse.Namespace) -> int:
 
 
 async def export(out: Path, period: str | None) -> int:
-    from .ledger import export_history
+    from .exports import export_history
 
     engine = await attach_database()
     try:
