@@ -527,3 +527,28 @@ def test_the_month_in_progress_judges_only_the_days_before_today():
     assert ended.tpp["tk_days"] == 12 and "month_in_progress" not in ended.tpp["flags"]
     [after] = compute_period(facts, "2026-10", rules, as_of=date(2026, 11, 2))
     assert after.tpp == ended.tpp  # once the month has ended, today changes nothing
+
+
+def test_facts_at_the_edges_of_the_calendar_are_computed_not_raised():
+    """Facts the contract accepts at its bounds (2000-01-01 … 2099-12-31) fold like any other:
+    the month they fall in is computed, and the others are untouched."""
+    from kinerja_payroll.facts import build_facts
+    from kinerja_payroll.fold import compute_period, explain, render_explanation
+
+    rules = load_default_rules()
+    h = History()
+    h.position("P7", 7)
+    h.employee(NIP_A, "P7", "1950-01-01")
+    h.check_in(NIP_A, "2099-12-31 23:59:59")
+    h.check_out(NIP_A, "2099-12-31 23:59:59")
+    h.leave(NIP_A, "L-EDGE", "2000-01-01", "2099-12-31")
+    h.work(NIP_A, "2099-12-31", 1440)
+    h.ikp("IKP-EDGE", NIP_A, "2099-12", "2099-12-31")
+    h.complete_ikp("IKP-EDGE", NIP_A, "2099-12-31 23:59:59")
+    h.rating(NIP_BOSS, NIP_A, "2099-12", "superior", 5)
+    facts = build_facts(h.events)
+    for period in ("2000-01", "2026-10", "2099-12"):
+        [result] = compute_period(facts, period, rules)
+        assert result.tpp["tk_days"] == 0  # on leave every working day of the century
+        assert result.tpp["total_rupiah"] >= 0
+    assert render_explanation(explain(facts, NIP_A, "2099-12", rules), facts)
