@@ -11,12 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import random
-import shutil
-import tempfile
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import date, datetime
-from pathlib import Path
 
 import pytest
 
@@ -25,6 +22,7 @@ from kinerja_events.embedded import EmbeddedInfra
 from kinerja_events.envelope import NewEvent, new_event
 from kinerja_events.events import LeaveRecorded
 from kinerja_events.types import WIB
+from temporary import temporary_infra
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -36,19 +34,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.fixture(scope="session")
 async def infra() -> AsyncIterator[EmbeddedInfra]:
-    """One embedded PostgreSQL server and one Tansu broker for the whole test run.
-
-    Its directory is NOT under pytest's basetemp: pytest deletes old basetemps when other
-    runs start, which would pull the data directory from under a running server.
-    """
-    data_dir = Path(tempfile.mkdtemp(prefix="kinerja-it-"))
-    embedded = EmbeddedInfra(data_dir, cleanup_mode="delete")
-    await embedded.start()
-    try:
+    """One embedded PostgreSQL server and one Tansu broker for the whole test run."""
+    async with temporary_infra("kinerja-it-") as embedded:
         yield embedded
-    finally:
-        await embedded.stop()
-        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 @pytest.fixture

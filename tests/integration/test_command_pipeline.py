@@ -19,14 +19,11 @@ import contextlib
 import json
 import os
 import random
-import shutil
 import sys
-import tempfile
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from datetime import date, datetime, timedelta
-from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
@@ -46,6 +43,7 @@ from kinerja_events.outbox import make_producer
 from kinerja_events.publishing import command_body, envelope_of, publish_envelopes, send_command
 from kinerja_events.signing import SIGNATURE_HEADER, sign
 from kinerja_events.types import WIB
+from temporary import temporary_infra
 
 pytestmark = pytest.mark.integration
 
@@ -224,14 +222,8 @@ async def attendance(bootstrap: str, database_url: str, group_prefix: str | None
 @contextlib.asynccontextmanager
 async def separate_postgres() -> AsyncIterator[EmbeddedInfra]:
     """An embedded PostgreSQL server of this test's own (no broker)."""
-    data_dir = Path(tempfile.mkdtemp(prefix="kinerja-pg-"))
-    server = EmbeddedInfra(data_dir, kafka=False, cleanup_mode="delete")
-    await server.start()
-    try:
+    async with temporary_infra("kinerja-pg-", kafka=False) as server:
         yield server
-    finally:
-        await server.stop()
-        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 async def register(producer, service, nips: Iterable[str]) -> None:
