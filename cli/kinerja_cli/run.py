@@ -380,7 +380,8 @@ def welcome(platform: Platform, period: str | None) -> str:
         f"  Kafka      {kafka}",
         f"  database   {database}",
         f"  data dir   {data_dir}  (endpoints in {data_dir / 'endpoints.json'})",
-        "  metrics    " + (f"http://localhost:{platform.metrics_port}/metrics"
+        "  metrics    " + (f"http://localhost:{platform.metrics_port}/metrics  and  "
+                           f"http://localhost:{platform.metrics_port}/health"
                            if platform.metrics_port else "off"),
     ]
     shown = period or "YYYY-MM"
@@ -390,13 +391,15 @@ def welcome(platform: Platform, period: str | None) -> str:
     lines += [
         "",
         "Try, in another terminal:",
-        f"  .venv/bin/kinerja payroll preview {shown}",
+        f"  .venv/bin/kinerja payroll show {shown}       # the month so far, with totals",
+        f"  .venv/bin/kinerja payroll check {shown}      # can it be closed now?",
         f"  .venv/bin/kinerja payroll close {shown}",
         f"  .venv/bin/kinerja payroll export --period {shown} --out var/history.jsonl",
         f"  .venv/bin/kinerja payroll compute --events var/history.jsonl --period {shown}",
         f"  .venv/bin/kinerja payroll verify {shown} --events var/history.jsonl",
         f"  .venv/bin/kinerja payroll explain NIP {shown} --events var/history.jsonl",
         "  (NIP: e.g. 197501012000031001, the head of bureau)",
+        "  .venv/bin/kinerja deadletters list attendance  # messages parked, if any",
         "",
         "Stop with Ctrl-C.",
         "",
