@@ -96,6 +96,7 @@ class Platform:
         from kinerja_events.observability import make_registry, start_metrics_server
 
         from kinerja_events.resilience import Health
+        from kinerja_events.runtime import tune_garbage_collector
 
         registry = make_registry()
         health = Health(registry)
@@ -108,6 +109,7 @@ class Platform:
         for name, service in self.services.items():
             await service.start()
             log.info("service_started", service=name)
+        tune_garbage_collector()
         write_endpoints_file(self.settings.data_dir, self.endpoints)
         self.wrote_endpoints = True
         period = None
