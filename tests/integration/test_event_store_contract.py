@@ -17,7 +17,6 @@ from kinerja_events.store import (
     EventStore,
     InMemoryEventStore,
     PostgresEventStore,
-    execute,
 )
 from kinerja_events import topics
 
@@ -129,80 +128,6 @@ async def test_a_command_with_no_events_still_has_an_outcome(
     assert await store.command_outcome(command_id) == []
 
 
-async def test_execute_twice_with_one_command_id_has_one_effect(
-    store: EventStore, make_leave: Leave, unique_nip: Callable[[], str]
-) -> None:
-    nip = unique_nip()
-    stream = f"employee:{nip}"
-    command_id = uuid.uuid4()
-    decisions: list[int] = []
-
-    def decide(history: list) -> list[NewEvent]:
-        decisions.append(len(history))
-        return [make_leave(nip, len(history) + 1)]
-
-    first = await execute(store, command_id=command_id, stream_id=stream, source=SOURCE,
-                          decide=decide)
-    again = await execute(store, command_id=command_id, stream_id=stream, source=SOURCE,
-                          decide=decide)
-
-    assert again == first
-    assert decisions == [0]
-    assert await store.stream_version(stream) == 1
-
-
-async def test_execute_for_a_caller_that_knows_the_stream_passes_only_the_events_after_it(
-    store: EventStore, make_leave: Leave, unique_nip: Callable[[], str]
-) -> None:
-    nip = unique_nip()
-    stream = f"employee:{nip}"
-    await store.append(stream, 0, [make_leave(nip, 1), make_leave(nip, 2)], source=SOURCE)
-    seen: list[list[str]] = []
-
-    def decide(history: list) -> list[NewEvent]:
-        seen.append([e.data.leave_id for e in history])
-        return [make_leave(nip, 3)]
-
-    appended = await execute(store, command_id=uuid.uuid4(), stream_id=stream, source=SOURCE,
-                             decide=decide, known_version=1)
-
-    assert seen == [["L-2"]]
-    assert [e.stream_version for e in appended] == [3]
-
-
-async def test_execute_decides_again_after_a_concurrent_append(
-    store: EventStore, make_leave: Leave, unique_nip: Callable[[], str]
-) -> None:
-    nip = unique_nip()
-    stream = f"employee:{nip}"
-    seen: list[int] = []
-
-    def decide(history: list) -> list[NewEvent]:
-        seen.append(len(history))
-        return [make_leave(nip, 99)]
-
-    async def racing_decide_then_append() -> None:
-        # first attempt: someone else appends between our read and our append
-        original = store.read_stream
-
-        async def read_then_race(stream_id: str, after_version: int = 0):  # type: ignore[no-untyped-def]
-            history = await original(stream_id, after_version)
-            if not seen:
-                await store.append(stream, len(history), [make_leave(nip, 1)], source=SOURCE)
-            return history
-
-        store.read_stream = read_then_race  # type: ignore[method-assign]
-        try:
-            await execute(store, command_id=uuid.uuid4(), stream_id=stream, source=SOURCE,
-                          decide=decide)
-        finally:
-            del store.read_stream  # type: ignore[attr-defined]
-
-    await racing_decide_then_append()
-    assert seen == [0, 1]
-    assert [e.data.leave_id for e in await store.read_stream(stream)] == ["L-1", "L-99"]
-
-
 # --- PostgreSQL only ------------------------------------------------------------------------
 
 async def test_concurrent_writers_at_one_version_exactly_one_wins(
@@ -223,42 +148,6 @@ async def test_concurrent_writers_at_one_version_exactly_one_wins(
     assert len(winners) == 1
     assert all(isinstance(r, ConcurrencyError) for r in losers), losers
     assert await store.read_stream(stream) == winners[0]
-
-
-async def test_concurrent_duplicates_of_one_command_have_one_effect(
-    engine, make_leave: Leave, unique_nip: Callable[[], str]  # type: ignore[no-untyped-def]
-) -> None:
-    store = PostgresEventStore(engine)
-    nip = unique_nip()
-    stream = f"employee:{nip}"
-    command_id = uuid.uuid4()
-
-    outcomes = await asyncio.gather(*(
-        execute(store, command_id=command_id, stream_id=stream, source=SOURCE,
-                decide=lambda history: [make_leave(nip, len(history) + 1)])
-        for _ in range(6)
-    ))
-
-    assert all(o == outcomes[0] for o in outcomes)
-    assert await store.stream_version(stream) == 1
-
-
-async def test_concurrent_commands_on_one_stream_all_succeed_in_turn(
-    engine, make_leave: Leave, unique_nip: Callable[[], str]  # type: ignore[no-untyped-def]
-) -> None:
-    store = PostgresEventStore(engine)
-    nip = unique_nip()
-    stream = f"employee:{nip}"
-
-    await asyncio.gather(*(
-        execute(store, command_id=uuid.uuid4(), stream_id=stream, source=SOURCE,
-                decide=lambda history: [make_leave(nip, len(history) + 1)], attempts=10)
-        for _ in range(4)
-    ))
-
-    assert [e.data.leave_id for e in await store.read_stream(stream)] == [
-        "L-1", "L-2", "L-3", "L-4"
-    ]
 
 
 async def test_each_appended_event_has_an_unsent_outbox_row(

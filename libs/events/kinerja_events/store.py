@@ -1,14 +1,13 @@
 """The event store: append-only streams with optimistic concurrency and idempotent commands.
 
 `PostgresEventStore` writes each appended event and its outbox row in one transaction;
-`InMemoryEventStore` has the same semantics for unit tests. `execute` runs a command handler's
-read-decide-append cycle with retries and command-id idempotency.
+`InMemoryEventStore` has the same semantics for unit tests. Services decide their commands
+through `pipeline`, which writes a batch's events, outbox rows and outcomes itself.
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 from uuid import UUID
@@ -336,50 +335,3 @@ class InMemoryEventStore:
     async def read_all(self) -> list[EnvelopeBase]:
         """See `EventStore.read_all`."""
         return [e for sid in sorted(self._streams) for e in self._streams[sid]]
-
-
-Decide = Callable[[list[EnvelopeBase]], Sequence[NewEvent]]
-
-
-async def execute(
-    store: EventStore,
-    *,
-    command_id: UUID,
-    stream_id: str,
-    source: str,
-    decide: Decide,
-    attempts: int = 5,
-    recorded_at: datetime | None = None,
-    known_version: int = 0,
-) -> list[EnvelopeBase]:
-    """Run a command once: the stored outcome if `command_id` is known, else
-    read the stream, `decide(history)`, and append with the command id.
-
-    A caller that already holds the stream up to `known_version` (a cache of its fold) gets only
-    the events after it as `history`.
-
-    A concurrent writer on the stream (`ConcurrencyError`) makes it re-read and decide again, up
-    to `attempts` times; a concurrent duplicate of the same command returns that one's outcome.
-    """
-    for attempt in range(attempts):
-        outcome = await store.command_outcome(command_id)
-        if outcome is not None:
-            return outcome
-        history = await store.read_stream(stream_id, known_version)
-        version = history[-1].stream_version if history else known_version
-        new_events = decide(history)
-        try:
-            return await store.append(
-                stream_id, version, new_events,
-                source=source, command_id=command_id, recorded_at=recorded_at,
-            )
-        except DuplicateCommand:
-            outcome = await store.command_outcome(command_id)
-            if outcome is not None:
-                return outcome
-            raise
-        except ConcurrencyError:
-            if attempt == attempts - 1:
-                raise
-            await asyncio.sleep(0.005 * (attempt + 1))
-    raise AssertionError("unreachable")
