@@ -27,13 +27,12 @@ HANDLER_ERROR = "handler_error"
 DATABASE_REFUSED = "database_refused"
 UNKNOWN_VERSION = "unknown_version"
 CONFLICTING_DUPLICATE = "conflicting_duplicate"
-REASONS = (HANDLER_ERROR, DATABASE_REFUSED, UNKNOWN_VERSION, CONFLICTING_DUPLICATE)
 
 
 def dead_letter_reason(error: BaseException) -> str:
-    """Why a message was parked (one of `REASONS`): an event of a schema version the consumer
-    does not know yet, an event id delivered again with other content, PostgreSQL refusing
-    the work (a value, a constraint), or anything else (a bug)."""
+    """Why a message was parked, one of the four reasons above: an event of a schema version
+    the consumer does not know yet, an event id delivered again with other content, PostgreSQL
+    refusing the work (a value, a constraint), or anything else (a bug)."""
     import asyncpg
 
     named = getattr(error, "reason", None)  # ContractError, inbox.ConflictingDuplicate

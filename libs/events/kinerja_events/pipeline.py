@@ -60,7 +60,6 @@ S = TypeVar("S")
 
 DEFAULT_BATCH = 500
 STREAM_LOCK_CLASS = 0x4B4A  # advisory lock key space of the pipeline's stream locks ("KJ")
-OUTCOMES = ("accepted", "rejected", "repeat")
 
 
 # --- what a service contributes ---------------------------------------------------------------

@@ -27,7 +27,6 @@ T = TypeVar("T")
 
 POSTGRESQL = "postgresql"
 KAFKA = "kafka"
-DEPENDENCIES = (POSTGRESQL, KAFKA)
 
 
 @dataclass
