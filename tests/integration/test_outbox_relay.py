@@ -8,6 +8,7 @@ from collections import defaultdict
 from collections.abc import Callable
 
 import pytest
+from aiokafka.partitioner import DefaultPartitioner
 from faststream.kafka import KafkaBroker
 from prometheus_client import CollectorRegistry
 from sqlalchemy import func, select
@@ -15,6 +16,7 @@ from sqlalchemy import func, select
 from kinerja_events import topics
 from kinerja_events.codec import make_codec
 from kinerja_events.db import outbox
+from kinerja_events.embedded import DEFAULT_PARTITIONS
 from kinerja_events.inbox import subscribe_inbox
 from kinerja_events.outbox import OutboxRelay, make_producer, mark_unsent
 from kinerja_events.store import PostgresEventStore
@@ -59,6 +61,18 @@ class CrashingProducer:
         self.sent += 1
         self.rows += batch.record_count()
         return await self.real.send_batch(batch, topic, partition=partition)
+
+
+def nips_on_distinct_partitions(unique_nip: Callable[[], str], count: int) -> Callable[[], str]:
+    """A NIP factory whose first `count` NIPs are keyed to `count` different partitions of a
+    topic of the embedded size, so a claim of their events is sent in several record batches."""
+    partitions = list(range(DEFAULT_PARTITIONS))
+    chosen: dict[int, str] = {}
+    while len(chosen) < count:
+        nip = unique_nip()
+        chosen.setdefault(DefaultPartitioner()(nip.encode(), partitions, partitions), nip)
+    pending = list(chosen.values())
+    return lambda: pending.pop() if pending else unique_nip()
 
 
 async def append_history(engine, make_leave, unique_nip, streams: int = 3, per_stream: int = 6):  # type: ignore[no-untyped-def]
@@ -148,7 +162,8 @@ async def test_a_relay_killed_mid_batch_loses_nothing_and_the_inbox_applies_each
     crash: str, engine, producer, infra, read_topic, wait_caught_up, applied_log,  # type: ignore[no-untyped-def]
     make_leave, unique_nip: Callable[[], str],
 ) -> None:
-    appended = await append_history(engine, make_leave, unique_nip)
+    appended = await append_history(
+        engine, make_leave, nips_on_distinct_partitions(unique_nip, 2))
     crashing = CrashingProducer(producer, after=1, mode=crash)
     killed = OutboxRelay(engine, crashing, registry=CollectorRegistry())
 
