@@ -187,8 +187,9 @@ class AttendanceReference:
             f"AND {SHARED_KEY_SQL} = ANY($2::text[])", list(SHARED_TYPES), keys)) if keys else []
         named = sorted({claim for c in commands if (claim := claim_of(c)) is not None})
         known = {(row[0], row[1]): row[2] for row in await conn.fetch(
-            "SELECT c.kind, c.id, c.nip FROM unnest($1::text[], $2::text[]) AS k(kind, id) "
-            "JOIN claims c ON c.kind = k.kind AND c.id = k.id",
+            "SELECT k.kind, k.id, c.nip FROM unnest($1::text[], $2::text[]) AS k(kind, id) "
+            "CROSS JOIN LATERAL (SELECT nip FROM claims "
+            "  WHERE kind = k.kind AND id = k.id OFFSET 0) c",  # an index probe per id
             [k for k, _ in named], [i for _, i in named])} if named else {}
         return BatchReference(self, own, shared, known)
 
