@@ -143,7 +143,8 @@ def simulate_activity(person: Person, day: date, rng: random.Random
     logged_at = datetime.combine(day, time(15, 0), WIB)
     logged = ev.ActivityLogged(activity_id=activity_id, nip=person.nip, work_date=day,
                                task_code="LAP", quantity=minutes // 80, minutes=minutes,
-                               description="Menyusun laporan harian", evidence_ref=None)
+                               description="Menyusun laporan harian", evidence_ref=None,
+                               skp_item_id=None)
     approver = person.superior_nip or person.nip
     decided_at = logged_at + timedelta(hours=3)
     if rng.random() < 0.95:

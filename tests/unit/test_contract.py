@@ -52,6 +52,9 @@ SAMPLE_DATA: dict[str, dict[str, Any]] = {
                          "approved_minutes": 120},
     "ActivityRejected": {"activity_id": "A1", "nip": NIP_A, "approver_nip": NIP_B,
                          "reason": "tidak sesuai"},
+    "ActivityRefused": {"command_id": "0b6f1f1e-61c4-4b8e-9d1c-8f4f1d2c3b4a", "nip": NIP_B,
+                        "action": "approve", "activity_id": "A1",
+                        "reason": "not_the_superior", "retryable": False},
     "RatingGiven": {"rater_nip": NIP_B, "ratee_nip": NIP_A, "period": "2026-10",
                     "relation": "superior", "scores": SCORES},
     "IKPAssigned": {"ikp_id": "I1", "assigner_nip": NIP_B, "assignee_nip": NIP_A,
@@ -83,7 +86,8 @@ SOURCE_OF = {
                      "EmployeeChanged", "EmployeeTerminated", "HolidayDeclared"], "hr"),
     **dict.fromkeys(["CheckedIn", "CheckedOut", "CheckInRejected", "LeaveRecorded",
                      "LeaveCancelled", "OfficialTravelRecorded"], "attendance"),
-    **dict.fromkeys(["ActivityLogged", "ActivityApproved", "ActivityRejected"], "worklog"),
+    **dict.fromkeys(["ActivityLogged", "ActivityApproved", "ActivityRejected",
+                     "ActivityRefused"], "worklog"),
     **dict.fromkeys(["RatingGiven", "IKPAssigned", "IKPCompleted"], "appraisal"),
     **dict.fromkeys(["MKDRequested", "MKDGranted", "MKDDenied"], "mkd"),
     **dict.fromkeys(["TPPCalculated", "TPPAdjusted", "PayrollClosed",
@@ -273,3 +277,30 @@ def test_every_contract_topic_is_known():
     topics = set(all_topics())
     assert {"kinerja.hr", "kinerja.attendance", "kinerja.worklog", "kinerja.appraisal",
             "kinerja.mkd", "kinerja.payroll", "kinerja.commands.attendance"} <= topics
+
+
+def test_a_v1_activity_logged_is_read_as_v2_serving_no_skp_item():
+    envelope = make_codec().decode(envelope_of("ActivityLogged"))
+    assert envelope.schema_version == 2
+    assert envelope.data.skp_item_id is None
+    assert envelope.data.minutes == 120
+
+
+def test_a_v2_activity_logged_keeps_its_skp_item_and_encodes_as_v2():
+    codec = make_codec()
+    data = {**SAMPLE_DATA["ActivityLogged"], "skp_item_id": "SKP-1-3"}
+    envelope = codec.decode(envelope_of("ActivityLogged", schema_version=2, data=data))
+    assert envelope.data.skp_item_id == "SKP-1-3"
+    again = json.loads(codec.encode(envelope))
+    assert again["schema_version"] == 2 and again["data"]["skp_item_id"] == "SKP-1-3"
+
+
+def test_an_activity_logged_of_an_unknown_version_is_refused_as_such():
+    with pytest.raises(ContractError) as refused:
+        make_codec().decode(envelope_of("ActivityLogged", schema_version=3))
+    assert refused.value.reason == "unknown_version"
+
+
+def test_a_v2_activity_logged_must_name_its_skp_item_even_if_null():
+    with pytest.raises(ContractError, match="skp_item_id"):
+        make_codec().decode(envelope_of("ActivityLogged", schema_version=2))

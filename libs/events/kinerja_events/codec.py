@@ -9,15 +9,14 @@ model of its type (the same models as the `Event` discriminated union). Errors a
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
 
-from .events import ENVELOPES, EnvelopeBase
+from .events import ENVELOPES, SCHEMA_VERSIONS, EnvelopeBase
+from .upcasters import UPCASTERS, Upcaster
 
-Upcaster = Callable[[dict[str, Any]], dict[str, Any]]
 
 
 MAX_MESSAGE_BYTES = 256 * 1024
@@ -46,9 +45,10 @@ class ContractError(ValueError):
 class Registry:
     """Current schema version per event type, and upcasters from each older version."""
 
-    current: dict[str, int] = field(default_factory=lambda: {t: 1 for t in ENVELOPES})
+    current: dict[str, int] = field(
+        default_factory=lambda: {t: SCHEMA_VERSIONS.get(t, 1) for t in ENVELOPES})
     models: dict[str, type[EnvelopeBase]] = field(default_factory=lambda: dict(ENVELOPES))
-    upcasters: dict[tuple[str, int], Upcaster] = field(default_factory=dict)
+    upcasters: dict[tuple[str, int], Upcaster] = field(default_factory=lambda: dict(UPCASTERS))
 
     def register_version(
         self, event_type: str, version: int, model: type[EnvelopeBase], upcaster: Upcaster

@@ -78,6 +78,7 @@ class LogActivity(Command):
     quantity: int = Field(ge=1, le=MAX_QUANTITY)
     description: Text
     evidence_ref: Id | None = None
+    skp_item_id: Id | None = None
 
 
 class ApproveActivity(Command):

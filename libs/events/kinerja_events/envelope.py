@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from uuid import UUID, uuid4
 
-from .events import ENVELOPES, Data, EnvelopeBase
+from .events import ENVELOPES, SCHEMA_VERSIONS, Data, EnvelopeBase
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ def seal(
     return model(
         event_id=event.event_id,
         type=event.type,
-        schema_version=1,
+        schema_version=SCHEMA_VERSIONS.get(event.type, 1),
         source=source,
         stream_id=stream_id,
         stream_version=stream_version,

@@ -140,6 +140,8 @@ class OfficialTravelRecorded(Data):
 
 # --- worklog --------------------------------------------------------------------------------
 class ActivityLogged(Data):
+    """Schema version 2 (version 1 had no `skp_item_id`; `upcasters` lifts it)."""
+
     activity_id: Id
     nip: NIP
     work_date: WorkDate
@@ -148,6 +150,7 @@ class ActivityLogged(Data):
     minutes: Minutes
     description: Text
     evidence_ref: Id | None
+    skp_item_id: Id | None
 
 
 class ActivityApproved(Data):
@@ -162,6 +165,17 @@ class ActivityRejected(Data):
     nip: NIP
     approver_nip: NIP
     reason: Name
+
+
+class ActivityRefused(Data):
+    """A worklog command refused: `nip` is the actor's, `reason` a documented code."""
+
+    command_id: UUID
+    nip: NIP
+    action: Literal["log", "approve", "reject"]
+    activity_id: Id
+    reason: Id
+    retryable: bool
 
 
 # --- appraisal ------------------------------------------------------------------------------
@@ -270,7 +284,7 @@ EVENT_DATA: dict[str, type[Data]] = {
         EmployeeTerminated, HolidayDeclared,
         CheckedIn, CheckedOut, CheckInRejected, LeaveRecorded, LeaveCancelled,
         OfficialTravelRecorded,
-        ActivityLogged, ActivityApproved, ActivityRejected,
+        ActivityLogged, ActivityApproved, ActivityRejected, ActivityRefused,
         RatingGiven, IKPAssigned, IKPCompleted,
         MKDRequested, MKDGranted, MKDDenied,
         TPPCalculated, TPPAdjusted, PayrollClosed, MKDEligibilityDetermined,
@@ -298,12 +312,17 @@ class EnvelopeBase(BaseModel):
     data: Data
 
 
+SCHEMA_VERSIONS: dict[str, int] = {"ActivityLogged": 2}
+"""The current schema version of each type whose version is not 1 (older ones are upcast)."""
+
+
 def _envelope_model(name: str, data_model: type[Data]) -> type[EnvelopeBase]:
+    version = SCHEMA_VERSIONS.get(name, 1)
     return create_model(  # type: ignore[call-overload]
         f"{name}Envelope",
         __base__=EnvelopeBase,
         type=(Literal[name], ...),  # type: ignore[valid-type]
-        schema_version=(Literal[1], 1),  # contract v1; a v2 model pins its own version
+        schema_version=(Literal[version], version),  # type: ignore[valid-type]
         data=(data_model, ...),
     )
 
