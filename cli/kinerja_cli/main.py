@@ -16,6 +16,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "run": ("kinerja_cli.run", "run the platform (embedded PostgreSQL and broker by default)"),
     "payroll": ("kinerja_payroll.cli", "TPP: compute, explain, close, verify"),
     "attendance": ("kinerja_attendance.cli", "the attendance service (K-MOB presensi)"),
+    "worklog": ("kinerja_worklog.cli", "the worklog service (daily activities, approvals)"),
     "deadletters": ("kinerja_cli.deadletters", "messages a service parked: list, show, replay"),
     "topics": ("kinerja_cli.topics", "create the Kafka topics (for a real cluster)"),
 }

@@ -35,6 +35,7 @@ SEEDED_LINE = "Demo seeded"
 # service name -> module with `build_service`, `load_config` and `DATABASE`
 SERVICE_MODULES: dict[str, str] = {
     "attendance": "kinerja_attendance.bootstrap",
+    "worklog": "kinerja_worklog.bootstrap",
     "payroll": "kinerja_payroll.bootstrap",
 }
 # Deterministic ids of the demo's facts: the same fact gets the same event_id on every run.

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-import structlog
 from prometheus_client import CollectorRegistry
 
 from kinerja_events import topics
@@ -19,13 +17,12 @@ from kinerja_events.inbox import subscribe_inbox
 from kinerja_events.outbox import OutboxRelay, make_producer
 from kinerja_events.pipeline import CommandConsumer, CommandPipeline
 from kinerja_events.resilience import Health
+from kinerja_events.service import CommandService
 from kinerja_events.settings import EMBEDDED_FETCH_MAX_WAIT_MS
 
 from .decider import AttendanceDecider, AttendanceLimits
 from .handlers import SOURCE, Keys, command_models, count_outcomes, make_metrics
 from .projection import AttendanceReference, create_tables, keep_reference_fact
-
-log = structlog.get_logger("kinerja.attendance")
 
 DEV_GATEWAY_KEY = "kinerja-dev-gateway-key"
 DEV_HR_KEY = "kinerja-dev-hr-key"
@@ -66,44 +63,10 @@ def load_config(env: Mapping[str, str] = os.environ) -> AttendanceConfig:
     return AttendanceConfig(keys=keys, limits=limits, stream_cache_size=max(0, cache))
 
 
-class AttendanceService:
-    """A running attendance service: its command pipeline, its reference consumer, its outbox
-    relay, its database."""
-
-    def __init__(self, *, engine: Any, broker: Any, commands: CommandConsumer, relay: OutboxRelay,
-                 producer: Any, pipeline: CommandPipeline[Any, Any], health: Health):
-        self.engine = engine
-        self.broker = broker
-        self.commands = commands
-        self.relay = relay
-        self.producer = producer
-        self.pipeline = pipeline
-        self.health = health
-        self._relay_task: asyncio.Task[None] | None = None
-
-    async def start(self) -> None:
-        """Start consuming commands and reference data, and relaying the outbox."""
-        await self.producer.start()
-        await self.broker.start()
-        await self.commands.start()
-        self._relay_task = asyncio.create_task(self.relay.run_forever(), name="attendance-relay")
-        log.info("attendance_started")
-
-    async def stop(self) -> None:
-        """Stop consuming and relaying; release connections."""
-        await self.commands.stop()
-        if self._relay_task is not None:
-            self._relay_task.cancel()
-            await asyncio.gather(self._relay_task, return_exceptions=True)
-        await self.broker.stop()
-        await self.producer.stop()
-        await self.engine.dispose()
-
-
 async def build_service(kafka_bootstrap: str, database_url: str, config: AttendanceConfig,
                         registry: CollectorRegistry, group_prefix: str = "attendance",
                         health: Health | None = None, **consumer_options: Any
-                        ) -> AttendanceService:
+                        ) -> CommandService:
     """Wire the attendance service on a Kafka cluster and its own database.
 
     `group_prefix` names its consumer groups (one instance set per prefix); `consumer_options`
@@ -131,5 +94,5 @@ async def build_service(kafka_bootstrap: str, database_url: str, config: Attenda
     subscribe_inbox(broker, topics.HR, topics.MKD, consumer=f"{group_prefix}-reference",
                     engine=engine, effect=keep_reference_fact, codec=codec, registry=registry,
                     health=health, **consumer_options)
-    return AttendanceService(engine=engine, broker=broker, commands=commands, relay=relay,
-                             producer=producer, pipeline=pipeline, health=health)
+    return CommandService(name=SOURCE, engine=engine, broker=broker, commands=commands,
+                          relay=relay, producer=producer, pipeline=pipeline, health=health)

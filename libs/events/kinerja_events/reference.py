@@ -1,0 +1,78 @@
+"""Reference facts a service keeps (e.g. `kinerja.hr`), and reading what is new since last time.
+
+The inbox keeps each consumed fact of the kept types whole in `reference_facts`, with the id of
+the transaction that inserted it. A reader remembers the oldest transaction still running when
+it last read (its snapshot's xmin): every fact it has not seen was inserted by that transaction
+or a later one, so `read_new` asks only for those — exactly, even with several instances
+inserting at once — and skips the few it already holds by event id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from .codec import Codec
+from .events import EnvelopeBase
+
+CREATE = (
+    "CREATE TABLE IF NOT EXISTS reference_facts ("
+    " event_id uuid PRIMARY KEY,"
+    " type text NOT NULL,"
+    " txid bigint NOT NULL DEFAULT pg_current_xact_id()::text::bigint,"
+    " envelope jsonb NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS reference_facts_txid ON reference_facts (txid)",
+)
+KEEP = text(
+    "INSERT INTO reference_facts (event_id, type, envelope) "
+    "VALUES (:event_id, :type, CAST(:envelope AS jsonb)) ON CONFLICT (event_id) DO NOTHING")
+READ_NEW = (
+    "SELECT h.xmin, r.event_id, r.envelope::text "
+    "FROM (SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS xmin) h "
+    "LEFT JOIN reference_facts r ON r.txid >= $1")
+
+
+async def create_reference_table(engine: AsyncEngine) -> None:
+    async with engine.begin() as conn:
+        for statement in CREATE:
+            await conn.execute(text(statement))
+
+
+def keeper(kept_types: Collection[str], codec: Codec) -> Any:
+    """The inbox effect keeping the facts of `kept_types` (the rest of a topic is ignored)."""
+
+    async def keep(conn: AsyncConnection, envelope: EnvelopeBase) -> None:
+        if envelope.type in kept_types:
+            await conn.execute(KEEP, {"event_id": envelope.event_id, "type": envelope.type,
+                                      "envelope": codec.encode(envelope).decode()})
+
+    return keep
+
+
+class NewFacts:
+    """Reads the reference facts inserted since the previous read (on asyncpg connections)."""
+
+    def __init__(self, codec: Codec):
+        self.codec = codec
+        self.horizon = 0
+        self.seen: set[Any] = set()
+
+    async def read_new(self, conn: Any) -> list[EnvelopeBase]:
+        """The facts not returned before, decoded."""
+        rows = await conn.fetch(READ_NEW, self.horizon)
+        facts = []
+        for row in rows:
+            event_id = row[1]
+            if event_id is not None and event_id not in self.seen:
+                self.seen.add(event_id)
+                facts.append(self.codec.decode(row[2]))
+        self.horizon = rows[0][0]
+        return facts
+
+
+def kept_count(kept_types: Collection[str], envelopes: Sequence[EnvelopeBase]) -> int:
+    """How many of `envelopes` a service keeping `kept_types` keeps."""
+    return sum(1 for e in envelopes if e.type in kept_types)

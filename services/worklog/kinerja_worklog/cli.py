@@ -1,0 +1,136 @@
+"""`kinerja worklog ...`: run the worklog service; a superior's pending approvals; an employee's
+month of activities."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any
+
+from kinerja_events.runtime import add_serve_command, serve_service
+
+from .bootstrap import DATABASE, build_service, load_config
+
+
+def add_commands(parser: argparse.ArgumentParser) -> None:
+    """Add the worklog subcommands to `parser`."""
+    sub = parser.add_subparsers(dest="worklog_command", metavar="COMMAND")
+    add_serve_command(sub, "consume gateway commands and HR reference data", serve)
+    pending = sub.add_parser("pending", help="the activities a superior may approve today")
+    pending.add_argument("approver", type=nip_argument, help="the superior's NIP")
+    pending.add_argument("--json", action="store_true", help="one JSON object per activity")
+    pending.set_defaults(func=lambda args: attached(show_pending, args.approver, args.json))
+    month = sub.add_parser("month", help="an employee's activities of a month, per day")
+    month.add_argument("nip", type=nip_argument, help="the employee's NIP")
+    month.add_argument("period", type=period_argument, help="YYYY-MM")
+    month.add_argument("--json", action="store_true", help="the month as one JSON object")
+    month.set_defaults(func=lambda args: attached(show_month, args.nip, args.period, args.json))
+
+
+async def serve(metrics_port: int) -> None:
+    """Run the worklog service (embedded infrastructure where not configured)."""
+    config = load_config()
+    await serve_service(lambda kafka, url, registry, **options: build_service(
+        kafka, url, config, registry, **options), DATABASE, metrics_port)
+
+
+def nip_argument(text: str) -> str:
+    from pydantic import TypeAdapter, ValidationError
+
+    from kinerja_events.types import NIP
+
+    try:
+        return TypeAdapter(NIP).validate_python(text)
+    except ValidationError:
+        raise argparse.ArgumentTypeError(f"a NIP is 18 digits, got {text!r}") from None
+
+
+def period_argument(text: str) -> str:
+    from kinerja_payroll.arguments import period_argument as payroll_period
+
+    return payroll_period(text)
+
+
+def attached(query: Callable[..., Awaitable[int]], *args: Any) -> int:
+    """Run a query on the running platform's worklog database; a platform that is not running
+    is a clear error, not a trace."""
+    from kinerja_events.embedded import PlatformNotRunning
+
+    try:
+        return asyncio.run(query(*args))
+    except PlatformNotRunning as exc:
+        print(f"kinerja worklog: {exc}", file=sys.stderr)
+        return 1
+
+
+async def on_database(read: Callable[[Any, Any], Awaitable[Any]]) -> Any:
+    """`read(asyncpg connection, codec)` on the running platform's worklog database."""
+    from kinerja_events.codec import make_codec
+    from kinerja_events.db import make_engine
+    from kinerja_events.embedded import attach_endpoints
+    from kinerja_events.settings import load_settings
+
+    endpoints = await attach_endpoints(load_settings())
+    engine = make_engine(endpoints.database_url(DATABASE))
+    try:
+        async with engine.connect() as connection:
+            conn = (await connection.get_raw_connection()).driver_connection
+            return await read(conn, make_codec())
+    finally:
+        await engine.dispose()
+
+
+async def show_pending(approver: str, as_json: bool) -> int:
+    from kinerja_events.types import WIB
+
+    from .queries import pending_approvals
+
+    today = datetime.now(WIB).date()
+    activities = await on_database(lambda conn, codec: pending_approvals(conn, codec, approver,
+                                                                         today))
+    if as_json:
+        for activity in activities:
+            print(json.dumps(activity.as_json(), sort_keys=True))
+        return 0
+    if not activities:
+        print(f"nothing waits for {approver}'s decision")
+        return 0
+    rows = [("work date", "NIP", "activity", "task", "qty", "minutes", "description")]
+    rows += [(a.work_date.isoformat(), a.nip, a.activity_id, a.task_code, str(a.quantity),
+              f"{a.minutes:,}", a.description[:40]) for a in activities]
+    print(table(rows))
+    print(f"{len(activities)} activities, {sum(a.minutes for a in activities):,} minutes, "
+          f"wait for {approver}")
+    return 0
+
+
+async def show_month(nip: str, period: str, as_json: bool) -> int:
+    from .queries import DAILY_CAP_MINUTES, employee_month
+
+    month = await on_database(lambda conn, codec: employee_month(conn, codec, nip, period))
+    if as_json:
+        print(json.dumps(month.as_json(), sort_keys=True))
+        return 0
+    print(f"{month.name or 'unknown employee'} ({nip}), {period}: daily cap "
+          f"{DAILY_CAP_MINUTES:,} approved minutes")
+    rows = [("work date", "logged", "approved", "rejected", "pending", "counted")]
+    for day in month.days():
+        rows.append((day["work_date"], *(f"{day[k]:,}" for k in (
+            "logged_minutes", "approved_minutes", "rejected_minutes", "pending_minutes",
+            "counted_minutes"))))
+    totals = month.totals()
+    rows.append(("total", *(f"{totals[k]:,}" for k in (
+        "logged_minutes", "approved_minutes", "rejected_minutes", "pending_minutes",
+        "counted_minutes"))))
+    print(table(rows))
+    return 0
+
+
+def table(rows: list[tuple[str, ...]]) -> str:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+    return "\n".join([lines[0], "-" * len(lines[0]), *lines[1:]])

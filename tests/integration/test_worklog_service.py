@@ -1,0 +1,243 @@
+"""The worklog service end to end through the real broker and PostgreSQL.
+
+Signed `LogActivity` / `ApproveActivity` / `RejectActivity` commands go in on
+`kinerja.commands.worklog`; `ActivityLogged` (v2), the decisions and `ActivityRefused` come out
+on `kinerja.worklog`. Payroll's offline fold of what came out counts the approved minutes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import uuid
+from datetime import date, datetime, timedelta
+
+import pytest
+
+from kinerja_events import commands as cmd
+from kinerja_events import events as ev
+from kinerja_events import topics
+from kinerja_events.codec import make_codec
+from kinerja_events.observability import make_registry
+from kinerja_events.outbox import make_producer
+from kinerja_events.publishing import envelope_of, publish_envelopes, send_command
+from kinerja_events.reference import NewFacts
+from kinerja_events.types import WIB
+from kinerja_payroll.offline import compute_file
+from kinerja_payroll.rules import load_default_rules
+from kinerja_worklog.bootstrap import WorklogConfig, build_service
+
+pytestmark = pytest.mark.integration
+
+GATEWAY_KEY = b"test-worklog-gateway-key"
+codec = make_codec()
+
+
+@pytest.fixture(scope="module")
+async def service(infra):  # type: ignore[no-untyped-def]
+    url = await infra.create_database(f"wl_{uuid.uuid4().hex[:12]}")
+    svc = await build_service(infra.kafka_bootstrap, url, WorklogConfig(gateway_key=GATEWAY_KEY),
+                              make_registry(), group_prefix=f"wl-{uuid.uuid4().hex[:8]}")
+    await svc.start()
+    yield svc
+    await svc.stop()
+
+
+@pytest.fixture(scope="module")
+async def producer(infra):  # type: ignore[no-untyped-def]
+    p = make_producer(infra.kafka_bootstrap)
+    await p.start()
+    yield p
+    await p.stop()
+
+
+def nip() -> str:
+    return "19" + "".join(random.choices("0123456789", k=16))
+
+
+class Team:
+    """A head, a boss under the head, a clerk and a peer under the boss; fresh NIPs."""
+
+    def __init__(self) -> None:
+        self.head, self.boss, self.clerk, self.peer = nip(), nip(), nip(), nip()
+        self.position = f"ANALIS-{uuid.uuid4().hex[:6]}"
+        self.hr: list = []
+
+    def facts(self) -> list:
+        at = datetime.now(WIB) - timedelta(days=40)
+        position = ev.PositionDefined(
+            position_code=self.position, name="Analis", kelas_jabatan=7, mobile=False,
+            public_service=False, tasks=[ev.Task(task_code="LAP", name="Menyusun laporan",
+                                                 unit="laporan", minutes_per_unit=60)])
+        self.hr = [envelope_of(position, source="hr", stream_id=f"position:{self.position}",
+                               occurred_at=at)]
+        for person, superior in ((self.head, None), (self.boss, self.head),
+                                 (self.clerk, self.boss), (self.peer, self.boss)):
+            self.hr.append(envelope_of(ev.EmployeeRegistered(
+                nip=person, name=f"Pegawai {person[-4:]}", position_code=self.position,
+                unit="Biro Umum", office_id="GS", superior_nip=superior,
+                effective_date=date(2020, 1, 1)), source="hr", stream_id=f"employee:{person}",
+                occurred_at=at))
+        return self.hr
+
+
+async def publish_hr(producer, service, envelopes: list) -> None:  # type: ignore[no-untyped-def]
+    """Publish HR facts and wait until the service holds each one (by event id)."""
+    await publish_envelopes(producer, codec, envelopes)
+    wanted = {e.event_id for e in envelopes}
+    held: set = set()
+    reader = NewFacts(codec)
+    async with asyncio.timeout(60):
+        while not wanted <= held:
+            async with service.engine.connect() as connection:
+                conn = (await connection.get_raw_connection()).driver_connection
+                held |= {f.event_id for f in await reader.read_new(conn)}
+            await asyncio.sleep(0.1)
+
+
+def log(team: Team, activity_id: str, work_date: date, quantity: int = 3,
+        actor: str | None = None) -> cmd.LogActivity:
+    return cmd.LogActivity(command_id=uuid.uuid4(), actor_nip=actor or team.clerk,
+                           sent_at=datetime.now(WIB), activity_id=activity_id,
+                           work_date=work_date, task_code="LAP", quantity=quantity,
+                           description="Laporan kegiatan")
+
+
+def approve(actor: str, activity_id: str, quantity: int) -> cmd.ApproveActivity:
+    return cmd.ApproveActivity(command_id=uuid.uuid4(), actor_nip=actor,
+                               sent_at=datetime.now(WIB), activity_id=activity_id,
+                               approved_quantity=quantity)
+
+
+OUTCOME_TYPES = ("ActivityLogged", "ActivityApproved", "ActivityRejected", "ActivityRefused")
+
+
+def outcome_id(command: cmd.Command, event_type: str) -> uuid.UUID:
+    return uuid.uuid5(command.command_id, event_type)
+
+
+async def decide(producer, read_topic, commands: list, received_at=None) -> dict:  # type: ignore[no-untyped-def]
+    """Send `commands` one after another; each one's outcome event (waited for by its id)."""
+    outcomes: dict = {}
+    for command in commands:
+        await send_command(producer, "worklog", command, GATEWAY_KEY, received_at=received_at)
+        ids = {outcome_id(command, t): t for t in OUTCOME_TYPES}
+        records = await read_topic(topics.WORKLOG, until=lambda rs: any(
+            uuid.UUID(json.loads(r.value)["event_id"]) in ids for r in rs))
+        [found] = [json.loads(r.value) for r in records
+                   if uuid.UUID(json.loads(r.value)["event_id"]) in ids]
+        outcomes[command.command_id] = found
+    return outcomes
+
+
+async def test_log_then_approve_comes_out_in_order_and_payroll_counts_the_minutes(
+        service, producer, read_topic, tmp_path):  # type: ignore[no-untyped-def]
+    team = Team()
+    await publish_hr(producer, service, team.facts())
+    today = datetime.now(WIB).date()
+    logged = log(team, f"ACT-{uuid.uuid4().hex[:8]}", today, quantity=3)
+    approved = approve(team.boss, logged.activity_id, 2)
+    outcomes = await decide(producer, read_topic, [logged, approved])
+
+    logged_event, approved_event = outcomes[logged.command_id], outcomes[approved.command_id]
+    assert logged_event["type"] == "ActivityLogged" and logged_event["schema_version"] == 2
+    assert logged_event["data"]["minutes"] == 180 and logged_event["data"]["skp_item_id"] is None
+    assert approved_event["type"] == "ActivityApproved"
+    assert approved_event["data"]["approved_minutes"] == 120
+    assert approved_event["data"]["approver_nip"] == team.boss
+    assert (logged_event["stream_id"], logged_event["stream_version"]) == (
+        f"activity:{logged.activity_id}", 1)
+    assert (approved_event["stream_id"], approved_event["stream_version"]) == (
+        f"activity:{logged.activity_id}", 2)
+
+    history = tmp_path / "history.jsonl"
+    history.write_text("".join(codec.encode(e).decode() + "\n" for e in team.hr)
+                       + json.dumps(logged_event) + "\n" + json.dumps(approved_event) + "\n")
+    [result] = [r for r in compute_file(history, today.strftime("%Y-%m"), load_default_rules())
+                if r.nip == team.clerk]
+    assert result.tpp["approved_minutes"] == 120
+
+
+async def test_a_peer_or_the_employee_cannot_approve(service, producer, read_topic):  # type: ignore[no-untyped-def]
+    team = Team()
+    await publish_hr(producer, service, team.facts())
+    logged = log(team, f"ACT-{uuid.uuid4().hex[:8]}", datetime.now(WIB).date())
+    by_peer = approve(team.peer, logged.activity_id, 1)
+    by_self = approve(team.clerk, logged.activity_id, 1)
+    outcomes = await decide(producer, read_topic, [logged, by_peer, by_self])
+    assert outcomes[by_peer.command_id]["type"] == "ActivityRefused"
+    assert outcomes[by_peer.command_id]["data"]["reason"] == "not_the_approver"
+    assert outcomes[by_self.command_id]["data"]["reason"] == "own_activity"
+    assert outcomes[by_self.command_id]["data"]["retryable"] is False
+
+
+async def test_a_superior_change_mid_month_moves_approval_rights_on_that_date(
+        service, producer, read_topic):  # type: ignore[no-untyped-def]
+    team = Team()
+    await publish_hr(producer, service, team.facts())
+    today = datetime.now(WIB).date()
+    moved = envelope_of(ev.EmployeeChanged(nip=team.clerk, effective_date=today,
+                                           superior_nip=team.head),
+                        source="hr", stream_id=f"employee:{team.clerk}", stream_version=2,
+                        occurred_at=datetime.now(WIB))
+    await publish_hr(producer, service, [moved])
+    before = log(team, f"ACT-{uuid.uuid4().hex[:8]}", today - timedelta(days=1))
+    after = log(team, f"ACT-{uuid.uuid4().hex[:8]}", today)
+    old_boss_on_new = approve(team.boss, after.activity_id, 1)
+    head_on_new = approve(team.head, after.activity_id, 1)
+    head_on_old = approve(team.head, before.activity_id, 1)
+    boss_on_old = approve(team.boss, before.activity_id, 1)
+    outcomes = await decide(producer, read_topic, [before, after, old_boss_on_new, head_on_new,
+                                                   head_on_old, boss_on_old])
+    assert outcomes[old_boss_on_new.command_id]["data"]["reason"] == "not_the_approver"
+    assert outcomes[head_on_new.command_id]["type"] == "ActivityApproved"
+    assert outcomes[head_on_old.command_id]["data"]["reason"] == "not_the_approver"
+    assert outcomes[boss_on_old.command_id]["type"] == "ActivityApproved"
+
+
+async def test_a_log_sent_by_another_employee_for_an_activity_id_is_refused(
+        service, producer, read_topic):  # type: ignore[no-untyped-def]
+    team = Team()
+    await publish_hr(producer, service, team.facts())
+    activity_id = f"ACT-{uuid.uuid4().hex[:8]}"
+    first = log(team, activity_id, datetime.now(WIB).date())
+    second = log(team, activity_id, datetime.now(WIB).date(), actor=team.peer)
+    outcomes = await decide(producer, read_topic, [first, second])
+    assert outcomes[second.command_id]["data"]["reason"] == "activity_of_other_employee"
+
+
+async def test_a_log_replayed_from_the_past_is_judged_by_its_record_timestamp(
+        service, producer, read_topic):  # type: ignore[no-untyped-def]
+    team = Team()
+    await publish_hr(producer, service, team.facts())
+    then = datetime.now(WIB) - timedelta(days=10)
+    logged = log(team, f"ACT-{uuid.uuid4().hex[:8]}", then.date())
+    outcomes = await decide(producer, read_topic, [logged], received_at=then)
+    assert outcomes[logged.command_id]["type"] == "ActivityLogged"
+
+
+async def test_the_queries_show_a_superiors_pending_work_and_an_employees_month(
+        service, producer, read_topic):  # type: ignore[no-untyped-def]
+    from kinerja_worklog.queries import employee_month, pending_approvals
+
+    team = Team()
+    await publish_hr(producer, service, team.facts())
+    today = datetime.now(WIB).date()
+    waiting = log(team, f"ACT-{uuid.uuid4().hex[:8]}", today, quantity=2)
+    done = log(team, f"ACT-{uuid.uuid4().hex[:8]}", today, quantity=8)
+    big = log(team, f"ACT-{uuid.uuid4().hex[:8]}", today, quantity=4)
+    await decide(producer, read_topic, [waiting, done, big, approve(team.boss, done.activity_id, 8),
+                                        approve(team.boss, big.activity_id, 4)])
+    async with service.engine.connect() as connection:
+        conn = (await connection.get_raw_connection()).driver_connection
+        pending = await pending_approvals(conn, codec, team.boss, today)
+        nobody = await pending_approvals(conn, codec, team.peer, today)
+        month = await employee_month(conn, codec, team.clerk, today.strftime("%Y-%m"))
+    assert [a.activity_id for a in pending] == [waiting.activity_id]
+    assert nobody == []
+    [day] = month.days()
+    assert (day["logged_minutes"], day["approved_minutes"], day["pending_minutes"],
+            day["counted_minutes"]) == (840, 720, 120, 450)
+    assert month.as_json()["totals"]["counted_minutes"] == 450
+    assert month.name == f"Pegawai {team.clerk[-4:]}"
