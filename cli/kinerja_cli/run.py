@@ -94,21 +94,24 @@ class Platform:
     async def start(self) -> None:
         """Start metrics, endpoints and services; seed the demo; print what runs."""
         from kinerja_events.embedded import start_endpoints, write_endpoints_file
-        from kinerja_events.observability import make_registry, start_metrics_server
+        from kinerja_events.observability import QueryRoutes, make_registry, start_metrics_server
 
         from kinerja_events.resilience import Health
         from kinerja_events.runtime import tune_garbage_collector
 
         registry = make_registry()
         health = Health(registry)
+        queries = QueryRoutes()
         if self.metrics_port:
-            self.metrics_server = start_metrics_server(registry, self.metrics_port, health=health)
+            self.metrics_server = start_metrics_server(registry, self.metrics_port, health=health,
+                                                       queries=queries)
         self.endpoints = await start_endpoints(self.settings)
         await self.build_services(registry, health)
         if self.settings.embedded_kafka:
             await self.republish_outboxes()
         for name, service in self.services.items():
             await service.start()
+            queries.add(getattr(service, "queries", {}))
             log.info("service_started", service=name)
         tune_garbage_collector()
         write_endpoints_file(self.settings.data_dir, self.endpoints)

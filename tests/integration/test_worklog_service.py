@@ -12,6 +12,7 @@ import json
 import random
 import uuid
 from datetime import date, datetime, timedelta
+from urllib.error import HTTPError
 
 import pytest
 
@@ -37,8 +38,10 @@ codec = make_codec()
 @pytest.fixture(scope="module")
 async def service(infra):  # type: ignore[no-untyped-def]
     url = await infra.create_database(f"wl_{uuid.uuid4().hex[:12]}")
+    registry = make_registry()
     svc = await build_service(infra.kafka_bootstrap, url, WorklogConfig(gateway_key=GATEWAY_KEY),
-                              make_registry(), group_prefix=f"wl-{uuid.uuid4().hex[:8]}")
+                              registry, group_prefix=f"wl-{uuid.uuid4().hex[:8]}")
+    svc.registry = registry
     await svc.start()
     yield svc
     await svc.stop()
@@ -165,7 +168,15 @@ async def test_a_peer_or_the_employee_cannot_approve(service, producer, read_top
     logged = log(team, f"ACT-{uuid.uuid4().hex[:8]}", datetime.now(WIB).date())
     by_peer = approve(team.peer, logged.activity_id, 1)
     by_self = approve(team.clerk, logged.activity_id, 1)
+
+    def refusals(reason: str) -> float:
+        return service.registry.get_sample_value("kinerja_worklog_outcomes_total", {
+            "action": "ApproveActivity", "outcome": "refused", "reason": reason}) or 0
+
+    before = refusals("not_the_approver"), refusals("own_activity")
     outcomes = await decide(producer, read_topic, [logged, by_peer, by_self])
+    assert (refusals("not_the_approver"), refusals("own_activity")) == (before[0] + 1,
+                                                                       before[1] + 1)
     assert outcomes[by_peer.command_id]["type"] == "ActivityRefused"
     assert outcomes[by_peer.command_id]["data"]["reason"] == "not_the_approver"
     assert outcomes[by_self.command_id]["data"]["reason"] == "own_activity"
@@ -194,6 +205,8 @@ async def test_a_superior_change_mid_month_moves_approval_rights_on_that_date(
     assert outcomes[head_on_new.command_id]["type"] == "ActivityApproved"
     assert outcomes[head_on_old.command_id]["data"]["reason"] == "not_the_approver"
     assert outcomes[boss_on_old.command_id]["type"] == "ActivityApproved"
+    lag = service.registry.get_sample_value("kinerja_worklog_approval_lag_seconds_count")
+    assert lag is not None and lag >= 2
 
 
 async def test_a_log_sent_by_another_employee_for_an_activity_id_is_refused(
@@ -241,3 +254,50 @@ async def test_the_queries_show_a_superiors_pending_work_and_an_employees_month(
             day["counted_minutes"]) == (840, 720, 120, 450)
     assert month.as_json()["totals"]["counted_minutes"] == 450
     assert month.name == f"Pegawai {team.clerk[-4:]}"
+
+    over_http = await http_get(service, f"/worklog/pending?approver={team.boss}")
+    assert [a["activity_id"] for a in over_http["activities"]] == [waiting.activity_id]
+    month_json = await http_get(service, f"/worklog/month?nip={team.clerk}&period="
+                                         f"{today.strftime('%Y-%m')}")
+    assert month_json["totals"]["approved_minutes"] == 720
+    with pytest.raises(HTTPError) as refused:
+        await http_get(service, "/worklog/month?nip=123&period=2026-10")
+    assert refused.value.code == 400
+    assert "18-digit NIP" in json.loads(refused.value.read())["error"]
+
+
+async def http_get(service, path: str):  # type: ignore[no-untyped-def]
+    """GET `path` from a metrics server serving the service's queries (a thread of its own, as
+    in a service process), and its JSON."""
+    from urllib.request import urlopen
+
+    from kinerja_events.observability import QueryRoutes, start_metrics_server
+
+    routes = QueryRoutes()
+    routes.add(service.queries)
+    server = start_metrics_server(make_registry(), 0, addr="127.0.0.1", queries=routes)
+    try:
+        url = f"http://127.0.0.1:{server.server_port}{path}"
+        body = await asyncio.to_thread(lambda: urlopen(url, timeout=30).read())
+        return json.loads(body)
+    finally:
+        server.shutdown()
+
+
+async def test_poison_on_the_command_topic_is_refused_and_the_next_command_decided(
+        service, producer, read_topic):  # type: ignore[no-untyped-def]
+    team = Team()
+    await publish_hr(producer, service, team.facts())
+    key = team.clerk.encode()  # the partition of the valid command that follows
+    for body in (b'{"type": ["LogActivity"]}', b"[" * 100_000, b"\xff\xfe", b"",
+                 b'{"n": ' + b"9" * 5000 + b"}"):
+        await producer.send_and_wait(topics.commands_topic("worklog"), body, key=key)
+    unsigned = log(team, f"ACT-{uuid.uuid4().hex[:8]}", datetime.now(WIB).date())
+    await producer.send_and_wait(topics.commands_topic("worklog"),
+                                 unsigned.model_dump_json().encode(), key=key)
+    valid = log(team, f"ACT-{uuid.uuid4().hex[:8]}", datetime.now(WIB).date())
+    outcomes = await decide(producer, read_topic, [valid])
+    assert outcomes[valid.command_id]["type"] == "ActivityLogged"
+    refused = service.registry.get_sample_value(
+        "kinerja_commands_refused_total", {"service": "worklog", "reason": "bad_signature"})
+    assert refused is not None and refused >= 1

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
 import sys
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from typing import Any
 from uuid import UUID
 
@@ -57,12 +58,51 @@ def make_registry() -> CollectorRegistry:
     return CollectorRegistry()
 
 
+class QueryError(Exception):
+    """A query's parameters are wrong: answered 400 with this message."""
+
+
+Query = Callable[[Mapping[str, str]], Awaitable[Any]]
+
+
+class QueryRoutes:
+    """JSON GET endpoints served beside `/metrics`: each path's query runs on the event loop
+    that added it (where the service's database engine lives) and answers a JSON value."""
+
+    def __init__(self) -> None:
+        self.routes: dict[str, Query] = {}
+        self.loop: asyncio.AbstractEventLoop | None = None
+
+    def add(self, routes: Mapping[str, Query]) -> None:
+        """Serve `routes` (call from the service's event loop)."""
+        self.loop = asyncio.get_running_loop()
+        self.routes.update(routes)
+
+    def answer(self, path: str, query_string: str) -> tuple[str, bytes] | None:
+        """The (status, JSON body) for `path`, or None when no query is served there."""
+        from urllib.parse import parse_qsl
+
+        query = self.routes.get(path)
+        if query is None or self.loop is None:
+            return None
+        try:
+            params = dict(parse_qsl(query_string, max_num_fields=20))
+            result = asyncio.run_coroutine_threadsafe(query(params), self.loop).result(30)
+            return "200 OK", json.dumps(result, sort_keys=True).encode()
+        except (QueryError, ValueError) as exc:
+            return "400 Bad Request", json.dumps({"error": str(exc)[:300]}).encode()
+        except Exception:
+            structlog.get_logger("kinerja.http").exception("query_failed", path=path)
+            return "500 Internal Server Error", b'{"error": "the query failed"}'
+
+
 def start_metrics_server(
-    registry: CollectorRegistry, port: int, addr: str = "0.0.0.0", health: Any = None
+    registry: CollectorRegistry, port: int, addr: str = "0.0.0.0", health: Any = None,
+    queries: QueryRoutes | None = None,
 ) -> Any:
-    """Serve `registry` at `http://addr:port/metrics`, and `health.report()` (a
-    `resilience.Health`) as JSON at `/health` (503 while a dependency is down), from a daemon
-    thread; return the server (call `.shutdown()` to stop it)."""
+    """Serve `registry` at `http://addr:port/metrics`, `health.report()` (a
+    `resilience.Health`) as JSON at `/health` (503 while a dependency is down), and the JSON
+    `queries` at their paths, from a daemon thread; return the server (`.shutdown()` stops it)."""
     import threading
     from wsgiref.simple_server import make_server
 
@@ -70,13 +110,19 @@ def start_metrics_server(
 
     metrics = make_wsgi_app(registry)
 
+    def reply(start_response: Any, status: str, body: bytes) -> list[bytes]:
+        start_response(status, [("Content-Type", "application/json"),
+                                ("Content-Length", str(len(body)))])
+        return [body]
+
     def app(environ: dict[str, Any], start_response: Any) -> Any:
-        if environ.get("PATH_INFO") == "/health" and health is not None:
+        path = environ.get("PATH_INFO", "")
+        if path == "/health" and health is not None:
             status = "200 OK" if health.is_up() else "503 Service Unavailable"
-            body = json.dumps(health.report()).encode()
-            start_response(status, [("Content-Type", "application/json"),
-                                    ("Content-Length", str(len(body)))])
-            return [body]
+            return reply(start_response, status, json.dumps(health.report()).encode())
+        answer = queries.answer(path, environ.get("QUERY_STRING", "")) if queries else None
+        if answer is not None:
+            return reply(start_response, *answer)
         return metrics(environ, start_response)
 
     server = make_server(addr, port, app, ThreadingWSGIServer, handler_class=_SilentHandler)

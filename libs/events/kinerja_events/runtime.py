@@ -78,7 +78,9 @@ async def serve_service(build: BuildService, database: str, metrics_port: int) -
     `/metrics` and `/health`, then `build(kafka_bootstrap, database_url, registry, health=,
     **consumer_options)` until a stop signal."""
     from .embedded import start_endpoints
-    from .observability import configure_logging, make_registry, start_metrics_server
+    from .observability import (
+        QueryRoutes, configure_logging, make_registry, start_metrics_server,
+    )
     from .resilience import Health
     from .settings import load_settings
 
@@ -86,8 +88,9 @@ async def serve_service(build: BuildService, database: str, metrics_port: int) -
     configure_logging(settings.log_level)
     registry = make_registry()
     health = Health(registry)
+    queries = QueryRoutes()
     if metrics_port:
-        start_metrics_server(registry, metrics_port, health=health)
+        start_metrics_server(registry, metrics_port, health=health, queries=queries)
     started: dict[str, Any] = {}  # what stop() must undo, filled as start() gets on
 
     async def start() -> None:
@@ -96,6 +99,7 @@ async def serve_service(build: BuildService, database: str, metrics_port: int) -
             endpoints.kafka_bootstrap, endpoints.database_url(database), registry, health=health,
             **settings.consumer_options())
         await service.start()
+        queries.add(getattr(service, "queries", {}))
         tune_garbage_collector()
 
     async def stop() -> None:

@@ -4,10 +4,12 @@ outbox relay and its database — started and stopped in one order for every ser
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from typing import Any
 
 import structlog
 
+from .observability import Query
 from .outbox import OutboxRelay
 from .pipeline import CommandConsumer, CommandPipeline
 from .resilience import Health
@@ -20,7 +22,7 @@ class CommandService:
 
     def __init__(self, *, name: str, engine: Any, broker: Any, commands: CommandConsumer,
                  relay: OutboxRelay, producer: Any, pipeline: CommandPipeline[Any, Any],
-                 health: Health):
+                 health: Health, queries: Mapping[str, Query] | None = None):
         self.name = name
         self.engine = engine
         self.broker = broker
@@ -29,6 +31,7 @@ class CommandService:
         self.producer = producer
         self.pipeline = pipeline
         self.health = health
+        self.queries = dict(queries or {})  # JSON GET endpoints, served beside /metrics
         self._relay_task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:

@@ -23,7 +23,7 @@ from kinerja_events.settings import EMBEDDED_FETCH_MAX_WAIT_MS
 from .decider import WorklogDecider, WorklogLimits
 from .handlers import SOURCE, command_models, count_outcomes, make_metrics
 from .projection import WorklogReference, keep_reference_fact
-from .queries import create_query_index
+from .queries import create_query_index, http_queries
 
 DEV_GATEWAY_KEY = "kinerja-dev-gateway-key"
 DATABASE = "worklog"
@@ -76,4 +76,5 @@ async def build_service(kafka_bootstrap: str, database_url: str, config: Worklog
                     effect=keep_reference_fact(codec), codec=codec, registry=registry,
                     health=health, **consumer_options)
     return CommandService(name=SOURCE, engine=engine, broker=broker, commands=commands,
-                          relay=relay, producer=producer, pipeline=pipeline, health=health)
+                          relay=relay, producer=producer, pipeline=pipeline, health=health,
+                          queries=http_queries(engine, codec))

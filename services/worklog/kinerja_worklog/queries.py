@@ -185,3 +185,36 @@ async def employee_month(conn: Any, codec: Codec, nip: str, period: str) -> Mont
     person = directory.person(nip)
     return Month(nip, person.name if person else None, period,
                  await activities_of(conn, codec, [nip], first, last))
+
+
+def http_queries(engine: Any, codec: Codec) -> dict[str, Any]:
+    """The JSON GET endpoints: `/worklog/pending?approver=NIP` and
+    `/worklog/month?nip=NIP&period=YYYY-MM`."""
+    from pydantic import TypeAdapter, ValidationError
+
+    from kinerja_events.observability import QueryError
+    from kinerja_events.types import NIP, WIB, Period
+
+    def valid(kind: Any, params: Any, name: str) -> str:
+        try:
+            return TypeAdapter(kind).validate_python(params.get(name, ""))
+        except ValidationError:
+            raise QueryError(f"`{name}` must be {'an 18-digit NIP' if kind is NIP else 'YYYY-MM'}"
+                             f", got {params.get(name, '')!r:.40}") from None
+
+    async def on_database(read: Any) -> Any:
+        async with engine.connect() as connection:
+            return await read((await connection.get_raw_connection()).driver_connection)
+
+    async def pending(params: Any) -> Any:
+        approver = valid(NIP, params, "approver")
+        today = datetime.now(WIB).date()
+        found = await on_database(lambda conn: pending_approvals(conn, codec, approver, today))
+        return {"approver": approver, "activities": [a.as_json() for a in found]}
+
+    async def month(params: Any) -> Any:
+        nip, period = valid(NIP, params, "nip"), valid(Period, params, "period")
+        found = await on_database(lambda conn: employee_month(conn, codec, nip, period))
+        return found.as_json()
+
+    return {"/worklog/pending": pending, "/worklog/month": month}
