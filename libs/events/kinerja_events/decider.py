@@ -29,6 +29,16 @@ class Received(Generic[C]):
 
 
 @dataclass(frozen=True)
+class Reason:
+    """A documented reason code of a service: its wire string, a one-line description, and
+    whether a retry may help (the cause may be reference data not received yet)."""
+
+    code: str
+    description: str
+    retryable: bool
+
+
+@dataclass(frozen=True)
 class Rejection:
     """A refusal that has no event of its own in the contract: stored as the command's outcome
     (`reason` is a documented code; `retryable` where reference data may still arrive)."""

@@ -8,17 +8,7 @@ not received yet: the same request may succeed later under a new `command_id`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-
-@dataclass(frozen=True)
-class Reason:
-    """One reason code: its wire string, a one-line description, and whether a retry may help."""
-
-    code: str
-    description: str
-    retryable: bool
-
+from kinerja_events.decider import Reason
 
 # --- check-in / check-out (CheckInRejected), in the order the decider checks them -----------
 UNKNOWN_EMPLOYEE = "unknown_employee"

@@ -6,15 +6,7 @@ same request may succeed later under a new `command_id`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-
-@dataclass(frozen=True)
-class Reason:
-    code: str
-    description: str
-    retryable: bool
-
+from kinerja_events.decider import Reason
 
 # --- LogActivity, in the order the decider checks them -----------------------------------------
 UNKNOWN_EMPLOYEE = "unknown_employee"
