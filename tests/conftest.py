@@ -22,6 +22,7 @@ from kinerja_events.embedded import EmbeddedInfra
 from kinerja_events.envelope import NewEvent, new_event
 from kinerja_events.events import LeaveRecorded
 from kinerja_events.types import WIB
+from reading import topic_reader
 from temporary import temporary_infra
 
 
@@ -105,26 +106,7 @@ def make_leave() -> Callable[..., NewEvent]:
 def read_topic(infra: EmbeddedInfra) -> Callable[..., Awaitable[list]]:
     """`await read_topic(topic, until=pred, timeout=45)`: every record of `topic` from the
     beginning (no consumer group), read until `pred(records)` holds; raises on timeout."""
-    from aiokafka import AIOKafkaConsumer
-
-    async def read(topic: str, *, until: Callable[[list], bool], timeout: float = 45.0) -> list:
-        consumer = AIOKafkaConsumer(
-            topic, bootstrap_servers=infra.kafka_bootstrap, group_id=None,
-            enable_auto_commit=False, auto_offset_reset="earliest",
-        )
-        await consumer.start()
-        records: list = []
-        try:
-            async with asyncio.timeout(timeout):
-                while not until(records):
-                    batches = await consumer.getmany(timeout_ms=200)
-                    for partition_records in batches.values():
-                        records.extend(partition_records)
-        finally:
-            await consumer.stop()
-        return records
-
-    return read
+    return topic_reader(infra.kafka_bootstrap)
 
 
 @pytest.fixture

@@ -2,7 +2,8 @@
 
 Signed `LogActivity` / `ApproveActivity` / `RejectActivity` commands go in on
 `kinerja.commands.worklog`; `ActivityLogged` (v2), the decisions and `ActivityRefused` come out
-on `kinerja.worklog`. Payroll's offline fold of what came out counts the approved minutes.
+on `kinerja.worklog`, and payroll's projection counts the approved minutes. The module has a
+broker of its own, so payroll consumes exactly the facts published here.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from kinerja_events.types import WIB
 from kinerja_payroll.offline import compute_file
 from kinerja_payroll.rules import load_default_rules
 from kinerja_worklog.bootstrap import WorklogConfig, build_service
+from reading import topic_reader
+from temporary import temporary_infra
 
 pytestmark = pytest.mark.integration
 
@@ -36,10 +39,17 @@ codec = make_codec()
 
 
 @pytest.fixture(scope="module")
-async def service(infra):  # type: ignore[no-untyped-def]
+async def bus():  # type: ignore[no-untyped-def]
+    """A broker for this module alone."""
+    async with temporary_infra("kinerja-wl-bus-", postgres=False) as embedded:
+        yield embedded
+
+
+@pytest.fixture(scope="module")
+async def service(infra, bus):  # type: ignore[no-untyped-def]
     url = await infra.create_database(f"wl_{uuid.uuid4().hex[:12]}")
     registry = make_registry()
-    svc = await build_service(infra.kafka_bootstrap, url, WorklogConfig(gateway_key=GATEWAY_KEY),
+    svc = await build_service(bus.kafka_bootstrap, url, WorklogConfig(gateway_key=GATEWAY_KEY),
                               registry, group_prefix=f"wl-{uuid.uuid4().hex[:8]}")
     svc.registry = registry
     await svc.start()
@@ -48,11 +58,30 @@ async def service(infra):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture(scope="module")
-async def producer(infra):  # type: ignore[no-untyped-def]
-    p = make_producer(infra.kafka_bootstrap)
+async def payroll(infra, bus, tmp_path_factory):  # type: ignore[no-untyped-def]
+    from kinerja_payroll.bootstrap import PayrollConfig
+    from kinerja_payroll.bootstrap import build_service as build_payroll
+
+    url = await infra.create_database(f"wlpay_{uuid.uuid4().hex[:12]}")
+    svc = await build_payroll(bus.kafka_bootstrap, url,
+                              PayrollConfig(export_dir=tmp_path_factory.mktemp("exports")),
+                              make_registry())
+    await svc.start()
+    yield svc
+    await svc.stop()
+
+
+@pytest.fixture(scope="module")
+async def producer(bus):  # type: ignore[no-untyped-def]
+    p = make_producer(bus.kafka_bootstrap)
     await p.start()
     yield p
     await p.stop()
+
+
+@pytest.fixture(scope="module")
+def read_topic(bus):  # type: ignore[no-untyped-def]
+    return topic_reader(bus.kafka_bootstrap)
 
 
 def nip() -> str:
@@ -135,7 +164,7 @@ async def decide(producer, read_topic, commands: list, received_at=None) -> dict
 
 
 async def test_log_then_approve_comes_out_in_order_and_payroll_counts_the_minutes(
-        service, producer, read_topic, tmp_path):  # type: ignore[no-untyped-def]
+        service, payroll, producer, read_topic, tmp_path):  # type: ignore[no-untyped-def]
     team = Team()
     await publish_hr(producer, service, team.facts())
     today = datetime.now(WIB).date()
@@ -160,6 +189,25 @@ async def test_log_then_approve_comes_out_in_order_and_payroll_counts_the_minute
     [result] = [r for r in compute_file(history, today.strftime("%Y-%m"), load_default_rules())
                 if r.nip == team.clerk]
     assert result.tpp["approved_minutes"] == 120
+    assert await projected_minutes(payroll, today.strftime("%Y-%m"), team.clerk,
+                                   until=lambda minutes: minutes == 120) == 120
+
+
+async def projected_minutes(payroll, period: str, nip: str, until, timeout: float = 90):  # type: ignore[no-untyped-def]
+    """The approved minutes of `nip`'s month in payroll's projection, once `until` holds."""
+    from sqlalchemy import select
+
+    from kinerja_payroll.tables import projection
+
+    minutes = None
+    async with asyncio.timeout(timeout):
+        while minutes is None or not until(minutes):
+            async with payroll.engine.connect() as conn:
+                data = await conn.scalar(select(projection.c.data).where(
+                    projection.c.period == period, projection.c.nip == nip))
+            minutes = None if data is None else data["approved_minutes"]
+            await asyncio.sleep(0.1)
+    return minutes
 
 
 async def test_a_peer_or_the_employee_cannot_approve(service, producer, read_topic):  # type: ignore[no-untyped-def]
