@@ -45,12 +45,16 @@ async def bus():  # type: ignore[no-untyped-def]
         yield embedded
 
 
+PAYROLL_DATABASE = f"wlpay_{uuid.uuid4().hex[:12]}"
+
+
 @pytest.fixture(scope="module")
 async def service(infra, bus):  # type: ignore[no-untyped-def]
     url = await infra.create_database(f"wl_{uuid.uuid4().hex[:12]}")
     registry = make_registry()
-    svc = await build_service(bus.kafka_bootstrap, url, WorklogConfig(gateway_key=GATEWAY_KEY),
-                              registry, group_prefix=f"wl-{uuid.uuid4().hex[:8]}")
+    config = WorklogConfig(gateway_key=GATEWAY_KEY, payroll_database=PAYROLL_DATABASE)
+    svc = await build_service(bus.kafka_bootstrap, url, config, registry,
+                              group_prefix=f"wl-{uuid.uuid4().hex[:8]}")
     svc.registry = registry
     await svc.start()
     yield svc
@@ -62,7 +66,7 @@ async def payroll(infra, bus, tmp_path_factory):  # type: ignore[no-untyped-def]
     from kinerja_payroll.bootstrap import PayrollConfig
     from kinerja_payroll.bootstrap import build_service as build_payroll
 
-    url = await infra.create_database(f"wlpay_{uuid.uuid4().hex[:12]}")
+    url = await infra.create_database(PAYROLL_DATABASE)
     svc = await build_payroll(bus.kafka_bootstrap, url,
                               PayrollConfig(export_dir=tmp_path_factory.mktemp("exports")),
                               make_registry())
@@ -189,22 +193,35 @@ async def test_log_then_approve_comes_out_in_order_and_payroll_counts_the_minute
     [result] = [r for r in compute_file(history, today.strftime("%Y-%m"), load_default_rules())
                 if r.nip == team.clerk]
     assert result.tpp["approved_minutes"] == 120
-    assert await projected_minutes(payroll, today.strftime("%Y-%m"), team.clerk,
+    period = today.strftime("%Y-%m")
+    assert await projected_minutes(payroll, period, team.clerk,
                                    until=lambda minutes: minutes == 120) == 120
 
+    month = await http_get(service, f"/worklog/month?nip={team.clerk}&period={period}")
+    projected = await projected_data(payroll, period, team.clerk)
+    assert month["totals"]["approved_minutes"] == 120
+    assert month["minute_value_rupiah"] == projected["minute_value_rupiah"]
+    # none only where payroll has no target yet (the first working day of a month)
+    assert (month["minute_value_rupiah"] is None) == (projected["target_minutes"] == 0)
 
-async def projected_minutes(payroll, period: str, nip: str, until, timeout: float = 90):  # type: ignore[no-untyped-def]
-    """The approved minutes of `nip`'s month in payroll's projection, once `until` holds."""
+
+async def projected_data(payroll, period: str, nip: str):  # type: ignore[no-untyped-def]
+    """`nip`'s month in payroll's projection, or None."""
     from sqlalchemy import select
 
     from kinerja_payroll.tables import projection
 
+    async with payroll.engine.connect() as conn:
+        return await conn.scalar(select(projection.c.data).where(
+            projection.c.period == period, projection.c.nip == nip))
+
+
+async def projected_minutes(payroll, period: str, nip: str, until, timeout: float = 90):  # type: ignore[no-untyped-def]
+    """The approved minutes of `nip`'s month in payroll's projection, once `until` holds."""
     minutes = None
     async with asyncio.timeout(timeout):
         while minutes is None or not until(minutes):
-            async with payroll.engine.connect() as conn:
-                data = await conn.scalar(select(projection.c.data).where(
-                    projection.c.period == period, projection.c.nip == nip))
+            data = await projected_data(payroll, period, nip)
             minutes = None if data is None else data["approved_minutes"]
             await asyncio.sleep(0.1)
     return minutes

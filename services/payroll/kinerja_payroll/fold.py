@@ -358,6 +358,9 @@ class PayrollResult:
     mkd_period: str
     mkd_days_per_week: int
     mkd_reasons: tuple[str, ...]
+    minute_value: str | None = None
+    """Rupiah value of one approved minute (six places; None when T = 0): what a minute of
+    work adds while R_p < 1. Not part of `TPPCalculated`."""
 
     def offline_line(self) -> dict[str, Any]:
         """What `kinerja payroll compute` prints: TPPCalculated data + `mkd_days_per_week`."""
@@ -614,7 +617,9 @@ def compute_period(facts: Facts, period: str, rules: RuleSet,
     results = []
     for a in assessments:
         days, reasons = decide_mkd(a, facts, idx, history)
-        results.append(PayrollResult(a.nip, a.tpp_calculated(), next_period, days, reasons))
+        value = a.minute_value
+        results.append(PayrollResult(a.nip, a.tpp_calculated(), next_period, days, reasons,
+                                     None if value is None else format_ratio(value)))
     return results
 
 

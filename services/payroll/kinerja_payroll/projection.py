@@ -156,7 +156,8 @@ class ProjectionKeeper:
         if results:
             await conn.execute(insert(projection), [
                 {"period": period, "nip": r.nip, "computed_at": now,
-                 "data": {**r.tpp, "mkd_days_per_week": r.mkd_days_per_week}}
+                 "data": {**r.tpp, "mkd_days_per_week": r.mkd_days_per_week,
+                          "minute_value_rupiah": r.minute_value}}
                 for r in results])
         self.month_total.labels(period).set(sum(r.tpp["total_rupiah"] for r in results))
         self.employees.labels(period).set(len(results))

@@ -11,7 +11,7 @@ from prometheus_client import CollectorRegistry
 
 from kinerja_events import topics
 from kinerja_events.codec import make_codec
-from kinerja_events.db import create_schema, ensure_database, make_engine
+from kinerja_events.db import create_schema, ensure_database, make_engine, service_database_url
 from kinerja_events.inbox import subscribe_inbox
 from kinerja_events.outbox import OutboxRelay, make_producer
 from kinerja_events.pipeline import CommandConsumer, CommandPipeline
@@ -35,6 +35,7 @@ class WorklogConfig:
 
     gateway_key: bytes = DEV_GATEWAY_KEY.encode()
     limits: WorklogLimits = WorklogLimits()
+    payroll_database: str = "payroll"  # whose projection gives the rupiah value of a minute
 
 
 def load_config(env: Mapping[str, str] = os.environ) -> WorklogConfig:
@@ -77,4 +78,6 @@ async def build_service(kafka_bootstrap: str, database_url: str, config: Worklog
                     health=health, **consumer_options)
     return CommandService(name=SOURCE, engine=engine, broker=broker, commands=commands,
                           relay=relay, producer=producer, pipeline=pipeline, health=health,
-                          queries=http_queries(engine, codec))
+                          queries=http_queries(engine, codec,
+                                               service_database_url(database_url,
+                                                                    config.payroll_database)))

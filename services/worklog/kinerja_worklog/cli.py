@@ -67,8 +67,9 @@ def attached(query: Callable[..., Awaitable[int]], *args: Any) -> int:
         return 1
 
 
-async def on_database(read: Callable[[Any, Any], Awaitable[Any]]) -> Any:
-    """`read(asyncpg connection, codec)` on the running platform's worklog database."""
+async def on_database(read: Callable[[Any, Any, str], Awaitable[Any]]) -> Any:
+    """`read(asyncpg connection, codec, payroll database URL)` on the running platform's
+    worklog database."""
     from kinerja_events.codec import make_codec
     from kinerja_events.db import make_engine
     from kinerja_events.embedded import attach_endpoints
@@ -79,7 +80,7 @@ async def on_database(read: Callable[[Any, Any], Awaitable[Any]]) -> Any:
     try:
         async with engine.connect() as connection:
             conn = (await connection.get_raw_connection()).driver_connection
-            return await read(conn, make_codec())
+            return await read(conn, make_codec(), endpoints.database_url("payroll"))
     finally:
         await engine.dispose()
 
@@ -90,8 +91,8 @@ async def show_pending(approver: str, as_json: bool) -> int:
     from .queries import pending_approvals
 
     today = datetime.now(WIB).date()
-    activities = await on_database(lambda conn, codec: pending_approvals(conn, codec, approver,
-                                                                         today))
+    activities = await on_database(lambda conn, codec, _: pending_approvals(conn, codec,
+                                                                            approver, today))
     if as_json:
         for activity in activities:
             print(json.dumps(activity.as_json(), sort_keys=True))
@@ -111,7 +112,8 @@ async def show_pending(approver: str, as_json: bool) -> int:
 async def show_month(nip: str, period: str, as_json: bool) -> int:
     from .queries import DAILY_CAP_MINUTES, employee_month
 
-    month = await on_database(lambda conn, codec: employee_month(conn, codec, nip, period))
+    month = await on_database(lambda conn, codec, payroll_url: employee_month(
+        conn, codec, nip, period, payroll_url))
     if as_json:
         print(json.dumps(month.as_json(), sort_keys=True))
         return 0
@@ -127,6 +129,9 @@ async def show_month(nip: str, period: str, as_json: bool) -> int:
         "logged_minutes", "approved_minutes", "rejected_minutes", "pending_minutes",
         "counted_minutes"))))
     print(table(rows))
+    value = month.minute_value_rupiah
+    print("value of one approved minute (payroll's projection): "
+          + (f"Rp {value}" if value is not None else "not available"))
     return 0
 
 

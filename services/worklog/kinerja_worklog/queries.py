@@ -151,6 +151,8 @@ class Month:
     name: str | None
     period: str
     activities: list[Activity]
+    minute_value_rupiah: str | None = None
+    """From payroll's projection of the month, where it has one."""
 
     def days(self) -> list[dict[str, Any]]:
         by_day: dict[date, list[Activity]] = {}
@@ -174,20 +176,45 @@ class Month:
     def as_json(self) -> dict[str, Any]:
         return {"nip": self.nip, "name": self.name, "period": self.period,
                 "daily_cap_minutes": DAILY_CAP_MINUTES, "totals": self.totals(),
-                "days": self.days()}
+                "minute_value_rupiah": self.minute_value_rupiah, "days": self.days()}
 
 
-async def employee_month(conn: Any, codec: Codec, nip: str, period: str) -> Month:
+async def payroll_minute_value(payroll_url: str | None, period: str, nip: str) -> str | None:
+    """The rupiah value of one approved minute of `nip`'s `period` in payroll's projection
+    (payroll's own database on the same server, read only), or None where payroll has no
+    projection of it or cannot be reached."""
+    import asyncpg
+
+    if not payroll_url:
+        return None
+    try:
+        conn = await asyncpg.connect(payroll_url.replace("postgresql+asyncpg://", "postgresql://"),
+                                     timeout=5)
+    except Exception:
+        return None
+    try:
+        value = await conn.fetchval("SELECT data->>'minute_value_rupiah' FROM projection "
+                                    "WHERE period = $1 AND nip = $2", period, nip)
+    except Exception:  # no projection table yet
+        value = None
+    finally:
+        await conn.close()
+    return value
+
+
+async def employee_month(conn: Any, codec: Codec, nip: str, period: str,
+                         payroll_url: str | None = None) -> Month:
     year, month = int(period[:4]), int(period[5:7])
     first = date(year, month, 1)
     last = date(year + month // 12, month % 12 + 1, 1) - timedelta(days=1)
     directory = await load_directory(conn, codec)
     person = directory.person(nip)
     return Month(nip, person.name if person else None, period,
-                 await activities_of(conn, codec, [nip], first, last))
+                 await activities_of(conn, codec, [nip], first, last),
+                 await payroll_minute_value(payroll_url, period, nip))
 
 
-def http_queries(engine: Any, codec: Codec) -> dict[str, Any]:
+def http_queries(engine: Any, codec: Codec, payroll_url: str | None = None) -> dict[str, Any]:
     """The JSON GET endpoints: `/worklog/pending?approver=NIP` and
     `/worklog/month?nip=NIP&period=YYYY-MM`."""
     from pydantic import TypeAdapter, ValidationError
@@ -214,7 +241,8 @@ def http_queries(engine: Any, codec: Codec) -> dict[str, Any]:
 
     async def month(params: Any) -> Any:
         nip, period = valid(NIP, params, "nip"), valid(Period, params, "period")
-        found = await on_database(lambda conn: employee_month(conn, codec, nip, period))
+        found = await on_database(lambda conn: employee_month(conn, codec, nip, period,
+                                                              payroll_url))
         return found.as_json()
 
     return {"/worklog/pending": pending, "/worklog/month": month}

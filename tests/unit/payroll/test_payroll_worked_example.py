@@ -42,3 +42,8 @@ def test_the_worked_example_figures_are_exact():
     assert a.C == Fraction(6, 100)
     assert a.productivity == Fraction(4_500_000) * Fraction(6, 10) * (
         Fraction(7, 10) * Fraction(6_420, 6_600) + Fraction(3, 10))
+
+
+def test_one_approved_minute_of_the_worked_example_is_worth_b_e_times_0_42_over_t():
+    # 4,500,000 × 0.60 × 0.70 / 6,600 = 286.3636…, shown to six places
+    assert result_of(worked_example()).minute_value == "286.363636"
