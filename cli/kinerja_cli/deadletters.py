@@ -15,11 +15,7 @@ import json
 import sys
 from typing import Any
 
-# service -> module whose `DATABASE` names the service's database
-SERVICES = {
-    "attendance": "kinerja_attendance.bootstrap",
-    "payroll": "kinerja_payroll.bootstrap",
-}
+from .services import SERVICE_MODULES as SERVICES
 
 
 def add_commands(parser: argparse.ArgumentParser) -> None:

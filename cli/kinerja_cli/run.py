@@ -28,16 +28,12 @@ from uuid import UUID, uuid5
 
 import structlog
 
+from .services import SERVICE_MODULES
+
 log = structlog.get_logger("kinerja.run")
 
 DEFAULT_METRICS_PORT = 9100
 SEEDED_LINE = "Demo seeded"
-# service name -> module with `build_service`, `load_config` and `DATABASE`
-SERVICE_MODULES: dict[str, str] = {
-    "attendance": "kinerja_attendance.bootstrap",
-    "worklog": "kinerja_worklog.bootstrap",
-    "payroll": "kinerja_payroll.bootstrap",
-}
 # Deterministic ids of the demo's facts: the same fact gets the same event_id on every run.
 DEMO_NAMESPACE = UUID("5b0e6a52-3c1e-4f7e-9a57-6b696e65726a")
 REFERENCE_WAIT_SECONDS = 60.0
