@@ -109,13 +109,16 @@ class ProjectionKeeper:
             await self.recompute_open_periods(conn)
 
     async def recompute_open_periods(self, conn: Any) -> None:
-        """Rewrite the projection of every period facts speak of that is neither closed nor
-        in the future; the month in progress is judged up to today (RULES.md §9). The fold
-        runs in a worker thread, so the event loop (the consumer storing facts) keeps going."""
+        """Rewrite the projection of every period facts speak of, and of the month in
+        progress (once anyone is employed, before anyone has checked in), that is neither
+        closed nor in the future; the month in progress is judged up to today (RULES.md §9).
+        The fold runs in a worker thread, so the event loop (the consumer storing facts)
+        keeps going."""
         closed = await self.drop_closed(conn)
         today = datetime.now(WIB).date()
         current = f"{today.year:04d}-{today.month:02d}"
-        periods = sorted(p for p in self.periods - closed if p <= current)
+        spoken_of = self.periods | ({current} if self.facts.employees else set())
+        periods = sorted(p for p in spoken_of - closed if p <= current)
         computed = await asyncio.to_thread(self.compute, periods, today)
         for period, results in computed.items():
             await self.write(conn, period, results)
