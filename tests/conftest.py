@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-import asyncio
+import functools
 import random
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -22,7 +22,7 @@ from kinerja_events.embedded import EmbeddedInfra
 from kinerja_events.envelope import NewEvent, new_event
 from kinerja_events.events import LeaveRecorded
 from kinerja_events.types import WIB
-from reading import topic_reader
+from reading import group_caught_up, topic_reader
 from temporary import temporary_infra
 
 
@@ -94,6 +94,14 @@ def leave(nip: str, n: int = 1) -> NewEvent:
     )
 
 
+@pytest.fixture(scope="module")
+async def bus() -> AsyncIterator[EmbeddedInfra]:
+    """A broker for one test module alone (no PostgreSQL): its topics hold exactly what the
+    module publishes (e.g. so a payroll instance consumes only the module's facts)."""
+    async with temporary_infra("kinerja-bus-", postgres=False) as embedded:
+        yield embedded
+
+
 @pytest.fixture
 def make_leave() -> Callable[..., NewEvent]:
     """`make_leave(nip, n=1)` builds a `LeaveRecorded` event."""
@@ -113,35 +121,7 @@ def read_topic(infra: EmbeddedInfra) -> Callable[..., Awaitable[list]]:
 def wait_caught_up(infra: EmbeddedInfra) -> Callable[..., Awaitable[None]]:
     """`await wait_caught_up(group, topic)`: until `group` has committed the end offset of
     every partition of `topic` (as of the call)."""
-    from aiokafka import AIOKafkaConsumer, TopicPartition
-    async def wait(group: str, topic: str, timeout: float = 60.0) -> None:
-        probe = AIOKafkaConsumer(bootstrap_servers=infra.kafka_bootstrap)
-        await probe.start()
-        try:
-            partitions = probe.partitions_for_topic(topic)
-            if partitions is None:
-                await probe._client.force_metadata_update()  # noqa: SLF001
-                partitions = probe.partitions_for_topic(topic)
-            tps = [TopicPartition(topic, p) for p in sorted(partitions or ())]
-            ends = await probe.end_offsets(tps)
-        finally:
-            await probe.stop()
-        # (Tansu 0.6 answers an admin OffsetFetch for *all* partitions with a frame aiokafka
-        # cannot decode; a group member's `committed(tp)` works.)
-        reader = AIOKafkaConsumer(bootstrap_servers=infra.kafka_bootstrap, group_id=group,
-                                  enable_auto_commit=False)
-        await reader.start()
-        try:
-            async with asyncio.timeout(timeout):
-                while True:
-                    committed = {tp: await reader.committed(tp) for tp in ends}
-                    if all((committed[tp] or 0) >= end for tp, end in ends.items()):
-                        return
-                    await asyncio.sleep(0.1)
-        finally:
-            await reader.stop()
-
-    return wait
+    return functools.partial(group_caught_up, infra.kafka_bootstrap)
 
 
 class AppliedLog:

@@ -43,6 +43,7 @@ from kinerja_events.outbox import make_producer
 from kinerja_events.publishing import command_body, envelope_of, publish_envelopes, send_command
 from kinerja_events.signing import SIGNATURE_HEADER, sign
 from kinerja_events.types import WIB
+from reading import group_caught_up
 from temporary import temporary_infra
 
 pytestmark = pytest.mark.integration
@@ -249,29 +250,6 @@ async def register(producer, service, nips: Iterable[str]) -> None:
     await eventually(held)
 
 
-async def wait_caught_up(bootstrap: str, group: str, topic: str, timeout: float = 60) -> None:
-    """Until `group` has committed the end offset (as of the call) of every partition."""
-    from aiokafka import AIOKafkaConsumer, TopicPartition
-
-    reader = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group,
-                              enable_auto_commit=False)
-    await reader.start()
-    try:
-        partitions = reader.partitions_for_topic(topic)
-        if partitions is None:
-            await reader._client.force_metadata_update()  # noqa: SLF001
-            partitions = reader.partitions_for_topic(topic)
-        ends = await reader.end_offsets([TopicPartition(topic, p) for p in sorted(partitions)])
-
-        async def caught_up() -> bool:
-            committed = {tp: await reader.committed(tp) or 0 for tp in ends}
-            return all(committed[tp] >= end for tp, end in ends.items())
-
-        await eventually(caught_up, timeout)
-    finally:
-        await reader.stop()
-
-
 @pytest.fixture(scope="module")
 async def producer(infra):
     """A producer that may send the 4 MiB poison message."""
@@ -288,7 +266,7 @@ async def service(infra):
     url = await infra.create_database(f"pipe_{uuid.uuid4().hex[:12]}")
     prefix = f"pipe-{uuid.uuid4().hex[:8]}"
     async with attendance(infra.kafka_bootstrap, url, prefix) as svc:
-        await wait_caught_up(infra.kafka_bootstrap, f"{prefix}-commands", COMMANDS)
+        await group_caught_up(infra.kafka_bootstrap, f"{prefix}-commands", COMMANDS)
         yield svc
 
 

@@ -5,7 +5,6 @@ nor a close, nor offline compute."""
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -13,11 +12,9 @@ from pathlib import Path
 import pytest
 from history import History
 
-from kinerja_events import topics
 from kinerja_events.observability import make_registry
 from kinerja_events.outbox import make_producer
 from kinerja_events.store import PostgresEventStore
-from kinerja_events.topics import kafka_key
 from kinerja_events.types import WIB
 from kinerja_payroll.bootstrap import PayrollConfig, build_service
 from kinerja_payroll.exports import export_history
@@ -25,16 +22,9 @@ from kinerja_payroll.ledger import close_period
 from kinerja_payroll.offline import compute_file
 from kinerja_payroll.people import month_table
 from kinerja_payroll.rules import load_default_rules
-from temporary import temporary_infra
-from test_payroll_service import wait_for_ids
+from test_payroll_service import publish, wait_for_ids
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-async def bus():  # type: ignore[no-untyped-def]
-    async with temporary_infra("kinerja-mip-bus-", postgres=False) as embedded:
-        yield embedded
 
 
 @pytest.fixture(scope="module")
@@ -64,13 +54,6 @@ def weekdays(first: date, end: date) -> int:
 
 def month_start(day: date) -> date:
     return day.replace(day=1)
-
-
-async def publish(producer, envelopes: list[dict]) -> None:  # type: ignore[no-untyped-def]
-    for e in envelopes:
-        key = kafka_key(e["type"], e["data"], e["stream_id"])
-        await producer.send_and_wait(topics.SOURCE_TOPIC[e["source"]], json.dumps(e).encode(),
-                                     key=key.encode())
 
 
 async def test_mid_month_no_absence_for_days_to_come_and_a_2099_fact_breaks_nothing(

@@ -20,7 +20,6 @@ from history import NIP_A, NIP_BOSS, History, worked_example
 from sqlalchemy import func, select
 
 from kinerja_events import topics
-from kinerja_events.embedded import EmbeddedInfra
 from kinerja_events.observability import make_registry
 from kinerja_events.outbox import make_producer
 from kinerja_events.store import PostgresEventStore
@@ -38,15 +37,6 @@ from kinerja_payroll.tables import closes, facts, projection, results
 from kinerja_payroll.verify import read_closed_record, verdict
 
 FAST_GROUP = {"session_timeout_ms": 2000, "heartbeat_interval_ms": 300}
-
-
-@pytest.fixture(scope="module")
-async def bus():
-    """A broker for this module alone."""
-    embedded = EmbeddedInfra(Path(tempfile.mkdtemp(prefix="kinerja-bus-")), postgres=False)
-    await embedded.start()
-    yield embedded
-    await embedded.stop()
 
 
 @pytest.fixture(scope="module")

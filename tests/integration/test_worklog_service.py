@@ -30,21 +30,11 @@ from kinerja_payroll.offline import compute_file
 from kinerja_payroll.rules import load_default_rules
 from kinerja_worklog.bootstrap import WorklogConfig, build_service
 from reading import topic_reader
-from temporary import temporary_infra
 
 pytestmark = pytest.mark.integration
 
 GATEWAY_KEY = b"test-worklog-gateway-key"
 codec = make_codec()
-
-
-@pytest.fixture(scope="module")
-async def bus():  # type: ignore[no-untyped-def]
-    """A broker for this module alone."""
-    async with temporary_infra("kinerja-wl-bus-", postgres=False) as embedded:
-        yield embedded
-
-
 PAYROLL_DATABASE = f"wlpay_{uuid.uuid4().hex[:12]}"
 
 
