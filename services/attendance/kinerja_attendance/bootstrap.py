@@ -12,13 +12,10 @@ from prometheus_client import CollectorRegistry
 
 from kinerja_events import topics
 from kinerja_events.codec import make_codec
-from kinerja_events.db import create_schema, ensure_database, make_engine
-from kinerja_events.inbox import subscribe_inbox
-from kinerja_events.outbox import OutboxRelay, make_producer
-from kinerja_events.pipeline import CommandConsumer, CommandPipeline
 from kinerja_events.resilience import Health
-from kinerja_events.service import CommandService
-from kinerja_events.settings import EMBEDDED_FETCH_MAX_WAIT_MS
+from kinerja_events.service import (
+    CommandService, ServiceParts, assemble_service, open_service_database,
+)
 
 from .decider import AttendanceDecider, AttendanceLimits
 from .handlers import SOURCE, Keys, command_models, count_outcomes, make_metrics
@@ -71,28 +68,14 @@ async def build_service(kafka_bootstrap: str, database_url: str, config: Attenda
 
     `group_prefix` names its consumer groups (one instance set per prefix); `consumer_options`
     go to both consumers (e.g. `fetch_max_wait_ms`, short on the embedded broker)."""
-    from faststream.kafka import KafkaBroker
-
-    consumer_options.setdefault("fetch_max_wait_ms", EMBEDDED_FETCH_MAX_WAIT_MS)
-    health = health or Health(registry)
-    await ensure_database(database_url)
-    engine = make_engine(database_url)
-    await create_schema(engine)
+    engine = await open_service_database(database_url)
     await create_tables(engine)
     codec = make_codec()
-    producer = make_producer(kafka_bootstrap)
-    relay = OutboxRelay(engine, producer, registry=registry, health=health, service=SOURCE)
-    pipeline = CommandPipeline(
-        service=SOURCE, engine=engine, codec=codec, models=command_models(config.keys),
+    parts = ServiceParts(
+        name=SOURCE, models=command_models(config.keys),
         decider=AttendanceDecider(config.limits), reference=AttendanceReference(codec),
-        health=health, registry=registry, on_decided=count_outcomes(make_metrics(registry)),
-        on_committed=relay.wake, cache_size=config.stream_cache_size)
-    commands = CommandConsumer(pipeline, bootstrap=kafka_bootstrap,
-                               topic=topics.commands_topic(SOURCE),
-                               group_id=f"{group_prefix}-commands", **consumer_options)
-    broker = KafkaBroker(kafka_bootstrap, logger=None)
-    subscribe_inbox(broker, topics.HR, topics.MKD, consumer=f"{group_prefix}-reference",
-                    engine=engine, effect=keep_reference_fact, codec=codec, registry=registry,
-                    health=health, **consumer_options)
-    return CommandService(name=SOURCE, engine=engine, broker=broker, commands=commands,
-                          relay=relay, producer=producer, pipeline=pipeline, health=health)
+        reference_topics=[topics.HR, topics.MKD], keep_reference=keep_reference_fact,
+        on_decided=count_outcomes(make_metrics(registry)), cache_size=config.stream_cache_size)
+    return assemble_service(parts, kafka_bootstrap=kafka_bootstrap, engine=engine, codec=codec,
+                            registry=registry, health=health or Health(registry),
+                            group_prefix=group_prefix, **consumer_options)

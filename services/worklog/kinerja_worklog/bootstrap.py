@@ -11,14 +11,12 @@ from prometheus_client import CollectorRegistry
 
 from kinerja_events import topics
 from kinerja_events.codec import make_codec
-from kinerja_events.db import create_schema, ensure_database, make_engine, service_database_url
-from kinerja_events.inbox import subscribe_inbox
-from kinerja_events.outbox import OutboxRelay, make_producer
-from kinerja_events.pipeline import CommandConsumer, CommandPipeline
+from kinerja_events.db import service_database_url
 from kinerja_events.reference import create_reference_table
 from kinerja_events.resilience import Health
-from kinerja_events.service import CommandService
-from kinerja_events.settings import EMBEDDED_FETCH_MAX_WAIT_MS
+from kinerja_events.service import (
+    CommandService, ServiceParts, assemble_service, open_service_database,
+)
 
 from .decider import WorklogDecider, WorklogLimits
 from .handlers import SOURCE, command_models, count_outcomes, make_metrics
@@ -49,35 +47,20 @@ async def build_service(kafka_bootstrap: str, database_url: str, config: Worklog
                         registry: CollectorRegistry, group_prefix: str = "worklog",
                         health: Health | None = None, **consumer_options: Any
                         ) -> CommandService:
-    """Wire the worklog service on a Kafka cluster and its own database (see attendance's
-    `build_service` for `group_prefix` and `consumer_options`)."""
-    from faststream.kafka import KafkaBroker
-
-    consumer_options.setdefault("fetch_max_wait_ms", EMBEDDED_FETCH_MAX_WAIT_MS)
-    health = health or Health(registry)
-    await ensure_database(database_url)
-    engine = make_engine(database_url)
-    await create_schema(engine)
+    """Wire the worklog service on a Kafka cluster and its own database (`group_prefix` and
+    `consumer_options` as `assemble_service` takes them)."""
+    engine = await open_service_database(database_url)
     await create_reference_table(engine)
     await create_query_index(engine)
     codec = make_codec()
-    producer = make_producer(kafka_bootstrap)
-    relay = OutboxRelay(engine, producer, registry=registry, health=health, service=SOURCE)
     reference = WorklogReference(codec)
-    pipeline = CommandPipeline(
-        service=SOURCE, engine=engine, codec=codec, models=command_models(config.gateway_key),
-        decider=WorklogDecider(config.limits), reference=reference, health=health,
-        registry=registry, on_decided=count_outcomes(make_metrics(registry), reference),
-        on_committed=relay.wake)
-    commands = CommandConsumer(pipeline, bootstrap=kafka_bootstrap,
-                               topic=topics.commands_topic(SOURCE),
-                               group_id=f"{group_prefix}-commands", **consumer_options)
-    broker = KafkaBroker(kafka_bootstrap, logger=None)
-    subscribe_inbox(broker, topics.HR, consumer=f"{group_prefix}-reference", engine=engine,
-                    effect=keep_reference_fact(codec), codec=codec, registry=registry,
-                    health=health, **consumer_options)
-    return CommandService(name=SOURCE, engine=engine, broker=broker, commands=commands,
-                          relay=relay, producer=producer, pipeline=pipeline, health=health,
-                          queries=http_queries(engine, codec,
-                                               service_database_url(database_url,
-                                                                    config.payroll_database)))
+    parts = ServiceParts(
+        name=SOURCE, models=command_models(config.gateway_key),
+        decider=WorklogDecider(config.limits), reference=reference,
+        reference_topics=[topics.HR], keep_reference=keep_reference_fact(codec),
+        on_decided=count_outcomes(make_metrics(registry), reference),
+        queries=http_queries(engine, codec,
+                             service_database_url(database_url, config.payroll_database)))
+    return assemble_service(parts, kafka_bootstrap=kafka_bootstrap, engine=engine, codec=codec,
+                            registry=registry, health=health or Health(registry),
+                            group_prefix=group_prefix, **consumer_options)
