@@ -10,10 +10,11 @@ from being applied twice.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
 from typing import Any
+
+from kinerja_events.runtime import UNREACHABLE
 
 from .services import SERVICE_MODULES as SERVICES
 
@@ -113,38 +114,16 @@ async def replay(engine: Any, kafka: str, ids: list[int]) -> int | str:
         await producer.stop()
 
 
-UNREACHABLE = object()
-"""What `attached` returns when the platform cannot be reached (after saying so on stderr)."""
-
-
 def attached(service: str, work: Any) -> Any:
     """Run `work(engine, kafka_bootstrap)` against the running platform's database of
     `service`; `UNREACHABLE` (after one clear line on stderr) when it cannot be reached."""
     import importlib
 
-    from kinerja_events.db import make_engine
-    from kinerja_events.embedded import PlatformNotRunning, attach_endpoints
-    from kinerja_events.resilience import is_outage
-    from kinerja_events.settings import load_settings
+    from kinerja_events.runtime import on_service_database
 
-    async def run() -> Any:
-        endpoints = await attach_endpoints(load_settings())
-        database = importlib.import_module(SERVICES[service]).DATABASE
-        engine = make_engine(endpoints.database_url(database))
-        try:
-            return await work(engine, endpoints.kafka_bootstrap)
-        finally:
-            await engine.dispose()
-
-    try:
-        return asyncio.run(run())
-    except PlatformNotRunning as exc:
-        fail(str(exc))
-    except Exception as exc:
-        if not is_outage(exc):
-            raise
-        fail(f"cannot reach {service}'s database: {type(exc).__name__}: {str(exc)[:200]}")
-    return UNREACHABLE
+    database = importlib.import_module(SERVICES[service]).DATABASE
+    return on_service_database("kinerja deadletters", database,
+                               lambda engine, endpoints: work(engine, endpoints.kafka_bootstrap))
 
 
 def fail(message: str) -> int:

@@ -1,4 +1,4 @@
-"""Command-line argument types shared by payroll's commands (offline and service-backed)."""
+"""Command-line argument types of the contract's values, shared by every service's commands."""
 
 from __future__ import annotations
 
@@ -10,10 +10,23 @@ def period_argument(text: str) -> str:
     reports anything else as a usage error."""
     from pydantic import TypeAdapter, ValidationError
 
-    from kinerja_events.types import Period
+    from .types import Period
 
     try:
         return TypeAdapter(Period).validate_python(text)
     except ValidationError:
         raise argparse.ArgumentTypeError(
             f"period must be YYYY-MM of 2000-2099, got {text!r}") from None
+
+
+def nip_argument(text: str) -> str:
+    """An 18-digit NIP command-line argument; argparse reports anything else as a usage
+    error."""
+    from pydantic import TypeAdapter, ValidationError
+
+    from .types import NIP
+
+    try:
+        return TypeAdapter(NIP).validate_python(text)
+    except ValidationError:
+        raise argparse.ArgumentTypeError(f"a NIP is 18 digits, got {text!r}") from None

@@ -17,7 +17,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
-from uuid import UUID
 
 from .events import EmployeeChanged, EmployeeRegistered, EmployeeTerminated, PositionDefined
 
@@ -90,13 +89,13 @@ class Directory:
 
     people: dict[str, Person] = field(default_factory=dict)
     positions: dict[str, PositionInfo] = field(default_factory=dict)
-    seen: set[UUID] = field(default_factory=set)
 
     def add(self, facts: Iterable[Any]) -> None:
-        """Fold `facts` in (envelopes; other types and facts already added are skipped)."""
+        """Fold `facts` in (envelopes; other types are skipped). Each fact should be added
+        once (`reference.NewFacts` returns each once): a second time changes no answer, but
+        keeps a second copy of the change."""
         for fact in facts:
-            if fact.type in HR_TYPES and fact.event_id not in self.seen:
-                self.seen.add(fact.event_id)
+            if fact.type in HR_TYPES:
                 ADDERS[type(fact.data)](self, fact.data, stamp_of(fact))
 
     def person(self, nip: str) -> Person | None:
@@ -120,11 +119,6 @@ class Directory:
                 return candidate
             candidate = self.superior_of(candidate, work_date)
         return None
-
-    def subordinates_of(self, nip: str, day: date) -> list[str]:
-        """The NIPs whose direct superior on `day` is `nip`."""
-        return sorted(p.nip for p in self.people.values()
-                      if p.attributes_on(day).get("superior_nip") == nip)
 
 
 def _person(directory: Directory, nip: str) -> Person:

@@ -9,7 +9,7 @@ inserting at once — and skips the few it already holds by event id.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy import text
@@ -72,7 +72,3 @@ class NewFacts:
         self.horizon = rows[0][0]
         return facts
 
-
-def kept_count(kept_types: Collection[str], envelopes: Sequence[EnvelopeBase]) -> int:
-    """How many of `envelopes` a service keeping `kept_types` keeps."""
-    return sum(1 for e in envelopes if e.type in kept_types)

@@ -7,6 +7,7 @@ import asyncio
 import gc
 import os
 import signal
+import sys
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
@@ -125,3 +126,37 @@ def add_serve_command(commands: Any, help_line: str,
         return 0
 
     parser.set_defaults(func=run)
+
+
+UNREACHABLE = object()
+"""What `on_service_database` returns when the platform cannot be reached (after saying so)."""
+
+
+def on_service_database(program: str, database: str,
+                        work: Callable[[Any, Any], Awaitable[Any]]) -> Any:
+    """Run `work(engine, endpoints)` against database `database` of the running platform, for
+    a person's command; `UNREACHABLE` when the platform is not running or that database cannot
+    be reached, after one clear line on stderr starting `program:` (never a traceback)."""
+    from .db import make_engine
+    from .embedded import PlatformNotRunning, attach_endpoints
+    from .resilience import is_outage
+    from .settings import load_settings
+
+    async def run() -> Any:
+        endpoints = await attach_endpoints(load_settings())
+        engine = make_engine(endpoints.database_url(database))
+        try:
+            return await work(engine, endpoints)
+        finally:
+            await engine.dispose()
+
+    try:
+        return asyncio.run(run())
+    except PlatformNotRunning as exc:
+        print(f"{program}: {exc}", file=sys.stderr)
+    except Exception as exc:
+        if not is_outage(exc):
+            raise
+        print(f"{program}: cannot reach the {database} database: {type(exc).__name__}: "
+              f"{str(exc)[:200]}", file=sys.stderr)
+    return UNREACHABLE

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from .arguments import period_argument
+from kinerja_events.arguments import period_argument
 
 EXIT_MALFORMED = 2
 EXIT_FAILED = 1

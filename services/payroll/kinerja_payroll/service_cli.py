@@ -23,7 +23,7 @@ def add_commands(commands: Any) -> None:
     """Add the database-backed payroll subcommands to `commands` (a subparsers object)."""
     from kinerja_events.runtime import add_serve_command
 
-    from .arguments import period_argument
+    from kinerja_events.arguments import period_argument
 
     add_serve_command(commands, "run the payroll service", serve)
     close = commands.add_parser("close", help="close a month: freeze TPP, pay adjustments")

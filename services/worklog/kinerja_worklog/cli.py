@@ -4,14 +4,15 @@ month of activities."""
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
-import sys
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
-from kinerja_events.runtime import add_serve_command, serve_service
+from kinerja_events.arguments import nip_argument, period_argument
+from kinerja_events.runtime import (
+    UNREACHABLE, add_serve_command, on_service_database, serve_service,
+)
 
 from .bootstrap import DATABASE, build_service, load_config
 
@@ -23,12 +24,12 @@ def add_commands(parser: argparse.ArgumentParser) -> None:
     pending = sub.add_parser("pending", help="the activities a superior may approve today")
     pending.add_argument("approver", type=nip_argument, help="the superior's NIP")
     pending.add_argument("--json", action="store_true", help="one JSON object per activity")
-    pending.set_defaults(func=lambda args: attached(show_pending, args.approver, args.json))
+    pending.set_defaults(func=lambda args: show_pending(args.approver, args.json))
     month = sub.add_parser("month", help="an employee's activities of a month, per day")
     month.add_argument("nip", type=nip_argument, help="the employee's NIP")
     month.add_argument("period", type=period_argument, help="YYYY-MM")
     month.add_argument("--json", action="store_true", help="the month as one JSON object")
-    month.set_defaults(func=lambda args: attached(show_month, args.nip, args.period, args.json))
+    month.set_defaults(func=lambda args: show_month(args.nip, args.period, args.json))
 
 
 async def serve(metrics_port: int) -> None:
@@ -38,61 +39,29 @@ async def serve(metrics_port: int) -> None:
         kafka, url, config, registry, **options), DATABASE, metrics_port)
 
 
-def nip_argument(text: str) -> str:
-    from pydantic import TypeAdapter, ValidationError
-
-    from kinerja_events.types import NIP
-
-    try:
-        return TypeAdapter(NIP).validate_python(text)
-    except ValidationError:
-        raise argparse.ArgumentTypeError(f"a NIP is 18 digits, got {text!r}") from None
-
-
-def period_argument(text: str) -> str:
-    from kinerja_payroll.arguments import period_argument as payroll_period
-
-    return payroll_period(text)
-
-
-def attached(query: Callable[..., Awaitable[int]], *args: Any) -> int:
-    """Run a query on the running platform's worklog database; a platform that is not running
-    is a clear error, not a trace."""
-    from kinerja_events.embedded import PlatformNotRunning
-
-    try:
-        return asyncio.run(query(*args))
-    except PlatformNotRunning as exc:
-        print(f"kinerja worklog: {exc}", file=sys.stderr)
-        return 1
-
-
-async def on_database(read: Callable[[Any, Any, str], Awaitable[Any]]) -> Any:
+def on_database(read: Callable[[Any, Any, str], Awaitable[Any]]) -> Any:
     """`read(asyncpg connection, codec, payroll database URL)` on the running platform's
-    worklog database."""
+    worklog database; `UNREACHABLE` when it cannot be reached (said on stderr)."""
     from kinerja_events.codec import make_codec
-    from kinerja_events.db import make_engine
-    from kinerja_events.embedded import attach_endpoints
-    from kinerja_events.settings import load_settings
 
-    endpoints = await attach_endpoints(load_settings())
-    engine = make_engine(endpoints.database_url(DATABASE))
-    try:
+    async def work(engine: Any, endpoints: Any) -> Any:
         async with engine.connect() as connection:
             conn = (await connection.get_raw_connection()).driver_connection
             return await read(conn, make_codec(), endpoints.database_url("payroll"))
-    finally:
-        await engine.dispose()
+
+    return on_service_database("kinerja worklog", DATABASE, work)
 
 
-async def show_pending(approver: str, as_json: bool) -> int:
+def show_pending(approver: str, as_json: bool) -> int:
     from kinerja_events.types import WIB
 
     from .queries import pending_approvals
 
     today = datetime.now(WIB).date()
-    activities = await on_database(lambda conn, codec, _: pending_approvals(conn, codec,
-                                                                            approver, today))
+    activities = on_database(lambda conn, codec, _: pending_approvals(conn, codec, approver,
+                                                                      today))
+    if activities is UNREACHABLE:
+        return 1
     if as_json:
         for activity in activities:
             print(json.dumps(activity.as_json(), sort_keys=True))
@@ -109,11 +78,13 @@ async def show_pending(approver: str, as_json: bool) -> int:
     return 0
 
 
-async def show_month(nip: str, period: str, as_json: bool) -> int:
+def show_month(nip: str, period: str, as_json: bool) -> int:
     from .queries import DAILY_CAP_MINUTES, employee_month
 
-    month = await on_database(lambda conn, codec, payroll_url: employee_month(
+    month = on_database(lambda conn, codec, payroll_url: employee_month(
         conn, codec, nip, period, payroll_url))
+    if month is UNREACHABLE:
+        return 1
     if as_json:
         print(json.dumps(month.as_json(), sort_keys=True))
         return 0
