@@ -17,6 +17,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "payroll": ("kinerja_payroll.cli", "TPP: compute, explain, close, verify"),
     "attendance": ("kinerja_attendance.cli", "the attendance service (K-MOB presensi)"),
     "worklog": ("kinerja_worklog.cli", "the worklog service (daily activities, approvals)"),
+    "appraisal": ("kinerja_appraisal.cli", "the appraisal service (360° ratings, IKP)"),
     "deadletters": ("kinerja_cli.deadletters", "messages a service parked: list, show, replay"),
     "topics": ("kinerja_cli.topics", "create the Kafka topics (for a real cluster)"),
 }

@@ -8,9 +8,7 @@ broker of its own, so payroll consumes exactly the facts published here.
 
 from __future__ import annotations
 
-import asyncio
 import json
-import random
 import uuid
 from datetime import date, datetime, timedelta
 from urllib.error import HTTPError
@@ -23,12 +21,12 @@ from kinerja_events import topics
 from kinerja_events.codec import make_codec
 from kinerja_events.observability import make_registry
 from kinerja_events.outbox import make_producer
-from kinerja_events.publishing import envelope_of, publish_envelopes, send_command
-from kinerja_events.reference import NewFacts
+from kinerja_events.publishing import envelope_of
 from kinerja_events.types import WIB
 from kinerja_payroll.offline import compute_file
 from kinerja_payroll.rules import load_default_rules
 from kinerja_worklog.bootstrap import WorklogConfig, build_service
+from org import Team, decide_commands, http_get, projected_data, projected_until, publish_hr
 from reading import topic_reader
 
 pytestmark = pytest.mark.integration
@@ -78,50 +76,6 @@ def read_topic(bus):  # type: ignore[no-untyped-def]
     return topic_reader(bus.kafka_bootstrap)
 
 
-def nip() -> str:
-    return "19" + "".join(random.choices("0123456789", k=16))
-
-
-class Team:
-    """A head, a boss under the head, a clerk and a peer under the boss; fresh NIPs."""
-
-    def __init__(self) -> None:
-        self.head, self.boss, self.clerk, self.peer = nip(), nip(), nip(), nip()
-        self.position = f"ANALIS-{uuid.uuid4().hex[:6]}"
-        self.hr: list = []
-
-    def facts(self) -> list:
-        at = datetime.now(WIB) - timedelta(days=40)
-        position = ev.PositionDefined(
-            position_code=self.position, name="Analis", kelas_jabatan=7, mobile=False,
-            public_service=False, tasks=[ev.Task(task_code="LAP", name="Menyusun laporan",
-                                                 unit="laporan", minutes_per_unit=60)])
-        self.hr = [envelope_of(position, source="hr", stream_id=f"position:{self.position}",
-                               occurred_at=at)]
-        for person, superior in ((self.head, None), (self.boss, self.head),
-                                 (self.clerk, self.boss), (self.peer, self.boss)):
-            self.hr.append(envelope_of(ev.EmployeeRegistered(
-                nip=person, name=f"Pegawai {person[-4:]}", position_code=self.position,
-                unit="Biro Umum", office_id="GS", superior_nip=superior,
-                effective_date=date(2020, 1, 1)), source="hr", stream_id=f"employee:{person}",
-                occurred_at=at))
-        return self.hr
-
-
-async def publish_hr(producer, service, envelopes: list) -> None:  # type: ignore[no-untyped-def]
-    """Publish HR facts and wait until the service holds each one (by event id)."""
-    await publish_envelopes(producer, codec, envelopes)
-    wanted = {e.event_id for e in envelopes}
-    held: set = set()
-    reader = NewFacts(codec)
-    async with asyncio.timeout(60):
-        while not wanted <= held:
-            async with service.engine.connect() as connection:
-                conn = (await connection.get_raw_connection()).driver_connection
-                held |= {f.event_id for f in await reader.read_new(conn)}
-            await asyncio.sleep(0.1)
-
-
 def log(team: Team, activity_id: str, work_date: date, quantity: int = 3,
         actor: str | None = None) -> cmd.LogActivity:
     return cmd.LogActivity(command_id=uuid.uuid4(), actor_nip=actor or team.clerk,
@@ -139,22 +93,10 @@ def approve(actor: str, activity_id: str, quantity: int) -> cmd.ApproveActivity:
 OUTCOME_TYPES = ("ActivityLogged", "ActivityApproved", "ActivityRejected", "ActivityRefused")
 
 
-def outcome_id(command: cmd.Command, event_type: str) -> uuid.UUID:
-    return uuid.uuid5(command.command_id, event_type)
-
-
 async def decide(producer, read_topic, commands: list, received_at=None) -> dict:  # type: ignore[no-untyped-def]
     """Send `commands` one after another; each one's outcome event (waited for by its id)."""
-    outcomes: dict = {}
-    for command in commands:
-        await send_command(producer, "worklog", command, GATEWAY_KEY, received_at=received_at)
-        ids = {outcome_id(command, t): t for t in OUTCOME_TYPES}
-        records = await read_topic(topics.WORKLOG, until=lambda rs: any(
-            uuid.UUID(json.loads(r.value)["event_id"]) in ids for r in rs))
-        [found] = [json.loads(r.value) for r in records
-                   if uuid.UUID(json.loads(r.value)["event_id"]) in ids]
-        outcomes[command.command_id] = found
-    return outcomes
+    return await decide_commands(producer, read_topic, "worklog", GATEWAY_KEY, commands,
+                                 OUTCOME_TYPES, received_at)
 
 
 async def test_log_then_approve_comes_out_in_order_and_payroll_counts_the_minutes(
@@ -195,26 +137,10 @@ async def test_log_then_approve_comes_out_in_order_and_payroll_counts_the_minute
     assert (month["minute_value_rupiah"] is None) == (projected["target_minutes"] == 0)
 
 
-async def projected_data(payroll, period: str, nip: str):  # type: ignore[no-untyped-def]
-    """`nip`'s month in payroll's projection, or None."""
-    from sqlalchemy import select
-
-    from kinerja_payroll.tables import projection
-
-    async with payroll.engine.connect() as conn:
-        return await conn.scalar(select(projection.c.data).where(
-            projection.c.period == period, projection.c.nip == nip))
-
-
-async def projected_minutes(payroll, period: str, nip: str, until, timeout: float = 90):  # type: ignore[no-untyped-def]
+async def projected_minutes(payroll, period: str, nip: str, until):  # type: ignore[no-untyped-def]
     """The approved minutes of `nip`'s month in payroll's projection, once `until` holds."""
-    minutes = None
-    async with asyncio.timeout(timeout):
-        while minutes is None or not until(minutes):
-            data = await projected_data(payroll, period, nip)
-            minutes = None if data is None else data["approved_minutes"]
-            await asyncio.sleep(0.1)
-    return minutes
+    data = await projected_until(payroll, period, nip, lambda d: until(d["approved_minutes"]))
+    return data["approved_minutes"]
 
 
 async def test_a_peer_or_the_employee_cannot_approve(service, producer, read_topic):  # type: ignore[no-untyped-def]
@@ -319,24 +245,6 @@ async def test_the_queries_show_a_superiors_pending_work_and_an_employees_month(
         await http_get(service, "/worklog/month?nip=123&period=2026-10")
     assert refused.value.code == 400
     assert "18-digit NIP" in json.loads(refused.value.read())["error"]
-
-
-async def http_get(service, path: str):  # type: ignore[no-untyped-def]
-    """GET `path` from a metrics server serving the service's queries (a thread of its own, as
-    in a service process), and its JSON."""
-    from urllib.request import urlopen
-
-    from kinerja_events.observability import QueryRoutes, start_metrics_server
-
-    routes = QueryRoutes()
-    routes.add(service.queries)
-    server = start_metrics_server(make_registry(), 0, addr="127.0.0.1", queries=routes)
-    try:
-        url = f"http://127.0.0.1:{server.server_port}{path}"
-        body = await asyncio.to_thread(lambda: urlopen(url, timeout=30).read())
-        return json.loads(body)
-    finally:
-        server.shutdown()
 
 
 async def test_poison_on_the_command_topic_is_refused_and_the_next_command_decided(

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kinerja_events.commands import ApproveActivity, LogActivity, RejectActivity
-from kinerja_events.envelope import new_event, seal
 from kinerja_events.events import (
     EmployeeChanged,
-    EmployeeRegistered,
     EmployeeTerminated,
     PositionDefined,
     Task,
@@ -23,6 +21,7 @@ from kinerja_events.types import WIB
 from kinerja_worklog import reasons
 from kinerja_worklog.decider import WorklogLimits, decide
 from kinerja_worklog.model import empty_state, evolve, with_directory
+from hr_facts import fact, registered
 
 HEAD = "196001012000011001"     # head of bureau: no superior
 BOSS = "197001012000011002"     # head of section, under HEAD
@@ -31,18 +30,6 @@ PEER = "199201012020121004"     # staff, under BOSS
 NOW = datetime(2026, 10, 7, 10, 0, tzinfo=WIB)   # a Wednesday
 TODAY = NOW.date()
 SHA = "sha256:" + "ab" * 32
-
-
-def fact(data, at: datetime = datetime(2026, 1, 1, tzinfo=WIB)):  # type: ignore[no-untyped-def]
-    return seal(new_event(data, at), source="hr", stream_id="hr", stream_version=1,
-                recorded_at=at)
-
-
-def registered(nip: str, superior: str | None, position: str = "STAFF",
-               start: date = date(2020, 1, 1)):  # type: ignore[no-untyped-def]
-    return fact(EmployeeRegistered(nip=nip, name=f"Pegawai {nip[-3:]}", position_code=position,
-                                   unit="Biro Umum", office_id="GS", superior_nip=superior,
-                                   effective_date=start))
 
 
 POSITIONS = [

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from uuid import UUID, uuid4
+from uuid import UUID, uuid4, uuid5
 
 from .events import ENVELOPES, SCHEMA_VERSIONS, Data, EnvelopeBase
 
@@ -24,6 +24,13 @@ class NewEvent:
 def new_event(data: Data, occurred_at: datetime, **ids: UUID | None) -> NewEvent:
     """A `NewEvent` whose type is the contract name of `data`'s model."""
     return NewEvent(type=type(data).__name__, data=data, occurred_at=occurred_at, **ids)
+
+
+def caused_by(command_id: UUID, data: Data, occurred_at: datetime) -> NewEvent:
+    """A command's outcome event: its id derived from the command id and the event type, so a
+    command decided twice (by two instances) gives the same event id."""
+    return new_event(data, occurred_at, event_id=uuid5(command_id, type(data).__name__),
+                     causation_id=command_id)
 
 
 def seal(

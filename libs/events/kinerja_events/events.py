@@ -213,6 +213,18 @@ class IKPCompleted(Data):
     completed_at: WorkInstant
 
 
+class AppraisalRefused(Data):
+    """An appraisal command refused: `nip` is the actor's, `subject` the ratee's NIP (`rate`) or
+    the `ikp_id` (`assign_ikp`, `complete_ikp`), `reason` a documented code."""
+
+    command_id: UUID
+    nip: NIP
+    action: Literal["rate", "assign_ikp", "complete_ikp"]
+    subject: Id
+    reason: Id
+    retryable: bool
+
+
 # --- mkd ------------------------------------------------------------------------------------
 class MKDRequested(Data):
     request_id: Id
@@ -285,7 +297,7 @@ EVENT_DATA: dict[str, type[Data]] = {
         CheckedIn, CheckedOut, CheckInRejected, LeaveRecorded, LeaveCancelled,
         OfficialTravelRecorded,
         ActivityLogged, ActivityApproved, ActivityRejected, ActivityRefused,
-        RatingGiven, IKPAssigned, IKPCompleted,
+        RatingGiven, IKPAssigned, IKPCompleted, AppraisalRefused,
         MKDRequested, MKDGranted, MKDDenied,
         TPPCalculated, TPPAdjusted, PayrollClosed, MKDEligibilityDetermined,
     )

@@ -1,11 +1,13 @@
-"""The HR directory: who is employed when, in which position, under which superior, and what each
-position's task list is — folded from `kinerja.hr` facts, whatever order they arrive in.
+"""The HR directory: who is employed when, in which position, under which superior, what each
+position's task list is, and which dates are holidays — folded from `kinerja.hr` facts, whatever
+order they arrive in.
 
 RULES.md §1: an employee's attributes on a date are those of `EmployeeRegistered` and every
 `EmployeeChanged` with `effective_date` ≤ that date, in order of (`effective_date`, `occurred_at`,
 `event_id`), each overriding the fields it carries (a `superior_nip` carried as null means "no
 superior"); employment runs from the earliest registration (inclusive) to the earliest
-termination (exclusive); a position is its latest `PositionDefined`.
+termination (exclusive); a position is its latest `PositionDefined`; a working day is a Monday to
+Friday that no `HolidayDeclared` names.
 
 A `Directory` is updated in place by `add` (a service keeps one per process and adds each new
 fact once); everything a decider asks of it is a read.
@@ -15,13 +17,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from .events import EmployeeChanged, EmployeeRegistered, EmployeeTerminated, PositionDefined
+from .events import (
+    EmployeeChanged, EmployeeRegistered, EmployeeTerminated, HolidayDeclared, PositionDefined,
+)
 
 HR_TYPES = frozenset({"PositionDefined", "EmployeeRegistered", "EmployeeChanged",
-                      "EmployeeTerminated"})
+                      "EmployeeTerminated", "HolidayDeclared"})
 ATTRIBUTES = ("position_code", "unit", "office_id", "superior_nip")
 MAX_CHAIN = 32  # superiors followed up a chain at most (a cycle in HR data ends there)
 
@@ -89,6 +93,7 @@ class Directory:
 
     people: dict[str, Person] = field(default_factory=dict)
     positions: dict[str, PositionInfo] = field(default_factory=dict)
+    holidays: set[date] = field(default_factory=set)
 
     def add(self, facts: Iterable[Any]) -> None:
         """Fold `facts` in (envelopes; other types are skipped). Each fact should be added
@@ -105,6 +110,29 @@ class Directory:
         """The direct superior of `nip` on `day` (None at the top, or for an unknown NIP)."""
         person = self.people.get(nip)
         return None if person is None else person.attributes_on(day).get("superior_nip")
+
+    def superiors_of(self, nip: str, day: date) -> list[str]:
+        """The chain of superiors above `nip` on `day`, nearest first (cut where it loops)."""
+        chain: list[str] = []
+        candidate = self.superior_of(nip, day)
+        while candidate is not None and candidate != nip and candidate not in chain:
+            chain.append(candidate)
+            if len(chain) == MAX_CHAIN:
+                break
+            candidate = self.superior_of(candidate, day)
+        return chain
+
+    def is_working_day(self, day: date) -> bool:
+        """Monday to Friday, and no `HolidayDeclared` names it (RULES.md §1)."""
+        return day.weekday() < 5 and day not in self.holidays
+
+    def nth_working_day(self, first: date, n: int) -> date:
+        """The `n`-th working day (1-based) on or after `first`."""
+        day, found = first - timedelta(days=1), 0
+        while found < n:
+            day += timedelta(days=1)
+            found += self.is_working_day(day)
+        return day
 
     def approver_of(self, nip: str, work_date: date, decision_date: date) -> str | None:
         """Who may decide on `nip`'s work of `work_date` on `decision_date`: the direct
@@ -164,5 +192,10 @@ def _position(directory: Directory, data: PositionDefined, stamp: Stamp) -> None
                                                            tasks, stamp)
 
 
+def _holiday(directory: Directory, data: HolidayDeclared, stamp: Stamp) -> None:
+    directory.holidays.add(data.date)
+
+
 ADDERS = {EmployeeRegistered: _registered, EmployeeChanged: _changed,
-          EmployeeTerminated: _terminated, PositionDefined: _position}
+          EmployeeTerminated: _terminated, PositionDefined: _position,
+          HolidayDeclared: _holiday}

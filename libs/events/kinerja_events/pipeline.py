@@ -386,9 +386,14 @@ class CommandPipeline(Generic[C, S]):
         self.on_decided([d for d in decided if not d.repeat])
 
 
+REFUSAL_TYPES = frozenset({"CheckInRejected", "ActivityRefused", "AppraisalRefused",
+                           "MKDRefused"})
+
+
 def is_rejection_event(events: Sequence[EnvelopeBase]) -> bool:
-    """True when a command's only event is its rejection (e.g. `CheckInRejected`)."""
-    return len(events) == 1 and events[0].type.endswith(("Rejected", "Refused"))
+    """True when a command's only event is its refusal (e.g. `CheckInRejected`; not an
+    `ActivityRejected`, which is a superior's accepted decision)."""
+    return len(events) == 1 and events[0].type in REFUSAL_TYPES
 
 
 # --- records ----------------------------------------------------------------------------------

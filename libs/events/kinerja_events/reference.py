@@ -9,14 +9,17 @@ inserting at once — and skips the few it already holds by event id.
 
 from __future__ import annotations
 
-from collections.abc import Collection
-from typing import Any
+from collections.abc import Callable, Collection, Sequence
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from .codec import Codec
 from .events import EnvelopeBase
+from .hr import Directory
+
+S = TypeVar("S")
 
 CREATE = (
     "CREATE TABLE IF NOT EXISTS reference_facts ("
@@ -72,3 +75,34 @@ class NewFacts:
         self.horizon = rows[0][0]
         return facts
 
+
+
+async def read_directory(conn: Any, codec: Codec) -> Directory:
+    """The whole HR directory as kept now (for queries; asyncpg connection)."""
+    directory = Directory()
+    directory.add(await NewFacts(codec).read_new(conn))
+    return directory
+
+
+class DirectoryReference(Generic[S]):
+    """The command pipeline's reference data for a service that keeps the HR directory: each
+    batch adds the facts kept since the previous one (one query, usually empty), and each
+    command's state gets the directory attached by `attach`. It is its own batch reference."""
+
+    def __init__(self, codec: Codec, attach: Callable[[S, Directory], S]):
+        self.directory = Directory()
+        self.new_facts = NewFacts(codec)
+        self.attach = attach
+
+    async def read(self, conn: Any, commands: Sequence[Any]) -> DirectoryReference[S]:
+        self.directory.add(await self.new_facts.read_new(conn))
+        return self
+
+    def prepare(self, state: S, command: Any) -> S:
+        return self.attach(state, self.directory)
+
+    def record(self, events: Sequence[EnvelopeBase]) -> None:
+        """Nothing: a command's events stay in its own stream."""
+
+    async def write(self, conn: Any, events: Sequence[EnvelopeBase]) -> None:
+        """Nothing: the events and outbox rows the pipeline writes are all there is."""

@@ -4,7 +4,7 @@ outbox relay and its database — started and stopped in one order for every ser
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,7 +29,8 @@ class CommandService:
 
     def __init__(self, *, name: str, engine: Any, broker: Any, commands: CommandConsumer,
                  relay: OutboxRelay, producer: Any, pipeline: CommandPipeline[Any, Any],
-                 health: Health, queries: Mapping[str, Query] | None = None):
+                 health: Health, queries: Mapping[str, Query] | None = None,
+                 background: Sequence[Callable[[], Awaitable[None]]] = ()):
         self.name = name
         self.engine = engine
         self.broker = broker
@@ -39,23 +40,25 @@ class CommandService:
         self.pipeline = pipeline
         self.health = health
         self.queries = dict(queries or {})  # JSON GET endpoints, served beside /metrics
-        self._relay_task: asyncio.Task[None] | None = None
+        self.background = list(background)  # loops run beside the consumers (e.g. gauges)
+        self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
         """Start consuming commands and reference data, and relaying the outbox."""
         await self.producer.start()
         await self.broker.start()
         await self.commands.start()
-        self._relay_task = asyncio.create_task(self.relay.run_forever(),
-                                               name=f"{self.name}-relay")
+        self._tasks = [asyncio.create_task(self.relay.run_forever(), name=f"{self.name}-relay")]
+        self._tasks += [asyncio.create_task(loop(), name=f"{self.name}-background")
+                        for loop in self.background]
         log.info("service_started", service=self.name)
 
     async def stop(self) -> None:
         """Stop consuming and relaying; release connections."""
         await self.commands.stop()
-        if self._relay_task is not None:
-            self._relay_task.cancel()
-            await asyncio.gather(self._relay_task, return_exceptions=True)
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.broker.stop()
         await self.producer.stop()
         await self.engine.dispose()
@@ -82,6 +85,7 @@ class ServiceParts:
     on_decided: Callable[[Sequence[Decided[Any]]], None]
     cache_size: int = 4096
     queries: Mapping[str, Query] = field(default_factory=dict)
+    background: Sequence[Callable[[], Awaitable[None]]] = ()
 
 
 def assemble_service(parts: ServiceParts, *, kafka_bootstrap: str, engine: Any, codec: Codec,
@@ -110,4 +114,4 @@ def assemble_service(parts: ServiceParts, *, kafka_bootstrap: str, engine: Any, 
                     health=health, **consumer_options)
     return CommandService(name=parts.name, engine=engine, broker=broker, commands=commands,
                           relay=relay, producer=producer, pipeline=pipeline, health=health,
-                          queries=parts.queries)
+                          queries=parts.queries, background=parts.background)

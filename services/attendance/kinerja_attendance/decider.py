@@ -35,11 +35,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Literal
-from uuid import UUID, uuid5
 
 from kinerja_events.commands import CancelLeave, CheckIn, CheckOut, RecordLeave, RecordOfficialTravel
 from kinerja_events.decider import Received, Rejection
-from kinerja_events.envelope import NewEvent, new_event
+from kinerja_events.envelope import NewEvent, caused_by
 from kinerja_events.events import (
     CheckedIn,
     CheckedOut,
@@ -229,7 +228,7 @@ def accept_check(
         office_id=office_id,
         flags=flags_of(command.at, received_at, limits),
     )
-    return event_for(command.command_id, data, command.at)
+    return caused_by(command.command_id, data, command.at)
 
 
 def reject_check(command: CheckCommand, received_at: datetime, reason: str) -> NewEvent:
@@ -242,17 +241,7 @@ def reject_check(command: CheckCommand, received_at: datetime, reason: str) -> N
         reason=reason,
         retryable=reasons.is_retryable(reason),
     )
-    return event_for(command.command_id, data, received_at)
-
-
-def event_for(command_id: UUID, data: Data, occurred_at: datetime) -> NewEvent:
-    """A `NewEvent` caused by the command, with an id derived from the command id and type."""
-    return new_event(
-        data,
-        occurred_at,
-        event_id=uuid5(command_id, type(data).__name__),
-        causation_id=command_id,
-    )
+    return caused_by(command.command_id, data, received_at)
 
 
 # --- HR: leave and official travel ----------------------------------------------------------
@@ -280,7 +269,7 @@ def decide_hr(command: HRCommand, state: AttendanceState) -> list[NewEvent] | Re
         )
     if reason is not None:
         return reject_hr(command, reason)
-    return [event_for(command.command_id, data, command.sent_at)]
+    return [caused_by(command.command_id, data, command.sent_at)]
 
 
 def days_in(start: date, end: date) -> int:

@@ -65,6 +65,8 @@ from datetime import date, datetime, time, timedelta
 from fractions import Fraction
 from typing import Any
 
+from kinerja_events.exact import format_ratio, round_half_away
+
 from .facts import EmployeeFacts, Facts
 from .rules import RuleSet
 
@@ -81,13 +83,6 @@ class IncompleteFacts(ValueError):
 
 
 # --- exact arithmetic and wire formats -----------------------------------------------------
-def round_half_away(x: Fraction) -> int:
-    """`x` rounded to an integer, halves away from zero (0.5 → 1, −0.5 → −1)."""
-    n, d = abs(x.numerator), x.denominator
-    q = (2 * n + d) // (2 * d)
-    return q if x >= 0 else -q
-
-
 def _exact_sum(values: Iterable[Fraction]) -> Fraction:
     """Σ `values`, exactly: each distinct value times its count.
 
@@ -104,14 +99,6 @@ def _exact_sum(values: Iterable[Fraction]) -> Fraction:
         else:
             seen[1] += 1
     return sum((value * n for value, n in counts.values()), ZERO)
-
-
-def format_ratio(x: Fraction) -> str:
-    """`x` as a decimal string with exactly six places, rounded half away from zero."""
-    scaled = round_half_away(x * 1_000_000)
-    sign = "-" if scaled < 0 else ""
-    whole, frac = divmod(abs(scaled), 1_000_000)
-    return f"{sign}{whole}.{frac:06d}"
 
 
 # --- periods and calendar ------------------------------------------------------------------

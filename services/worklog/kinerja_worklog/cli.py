@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from kinerja_events.arguments import nip_argument, period_argument
+from kinerja_events.display import table
 from kinerja_events.runtime import (
     UNREACHABLE, add_serve_command, on_service_database, serve_service,
 )
@@ -105,8 +106,3 @@ def show_month(nip: str, period: str, as_json: bool) -> int:
           + (f"Rp {value}" if value is not None else "not available"))
     return 0
 
-
-def table(rows: list[tuple[str, ...]]) -> str:
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
-    return "\n".join([lines[0], "-" * len(lines[0]), *lines[1:]])

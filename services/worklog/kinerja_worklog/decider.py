@@ -22,11 +22,10 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Literal
-from uuid import UUID, uuid5
 
 from kinerja_events.commands import ApproveActivity, LogActivity, RejectActivity
 from kinerja_events.decider import Received
-from kinerja_events.envelope import NewEvent, new_event
+from kinerja_events.envelope import NewEvent, caused_by
 from kinerja_events.events import (
     ActivityApproved,
     ActivityLogged,
@@ -147,19 +146,13 @@ def decide(command: WorklogCommand, received_at: datetime, state: ActivityState,
     else:
         reason = refuse_decision(command, today, state)
         data = refuse(command, reason) if reason else decision_of(command, state)
-    return [event_for(command.command_id, data, received_at)]
+    return [caused_by(command.command_id, data, received_at)]
 
 
 def refuse(command: WorklogCommand, reason: str) -> ActivityRefused:
     return ActivityRefused(command_id=command.command_id, nip=command.actor_nip,
                            action=ACTIONS[type(command)], activity_id=command.activity_id,
                            reason=reason, retryable=reasons.is_retryable(reason))
-
-
-def event_for(command_id: UUID, data: Data, occurred_at: datetime) -> NewEvent:
-    """A `NewEvent` caused by the command, its id derived from the command id and type."""
-    return new_event(data, occurred_at, event_id=uuid5(command_id, type(data).__name__),
-                     causation_id=command_id)
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,8 @@
 and positions, each position's task list).
 
 The inbox keeps each `kinerja.hr` fact of the directory's types in `reference_facts`; each batch
-reads the facts inserted since the previous batch (one query, usually empty) and adds them to
-the process's `Directory`, so a command is decided on every fact committed before its batch.
+reads the facts inserted since the previous batch and adds them to the process's `Directory`
+(`DirectoryReference`), so a command is decided on every fact committed before its batch.
 """
 
 from __future__ import annotations
@@ -14,9 +14,8 @@ from typing import Any
 from uuid import UUID
 
 from kinerja_events.codec import Codec
-from kinerja_events.events import EnvelopeBase
-from kinerja_events.hr import HR_TYPES, Directory
-from kinerja_events.reference import NewFacts, keeper
+from kinerja_events.hr import HR_TYPES
+from kinerja_events.reference import DirectoryReference, keeper
 
 from .model import ActivityState, with_directory
 
@@ -28,35 +27,20 @@ def keep_reference_fact(codec: Codec) -> Any:
     return keeper(KEPT_TYPES, codec)
 
 
-class WorklogReference:
-    """The worklog service's `ReferenceData` for the command pipeline."""
+class WorklogReference(DirectoryReference[ActivityState]):
+    """The worklog service's `ReferenceData` for the command pipeline. It also notes when each
+    decided activity was logged, for the approval-lag metric."""
 
     def __init__(self, codec: Codec):
-        self.directory = Directory()
-        self.new_facts = NewFacts(codec)
+        super().__init__(codec, with_directory)
         self.logged_at: dict[UUID, datetime] = {}
 
-    async def read(self, conn: Any, commands: Sequence[Any]) -> BatchReference:
-        self.directory.add(await self.new_facts.read_new(conn))
+    async def read(self, conn: Any, commands: Sequence[Any]) -> WorklogReference:
         self.logged_at.clear()
-        return BatchReference(self.directory, self.logged_at)
-
-
-class BatchReference:
-    """The directory as one batch reads it (the pipeline's `BatchReference`). It notes when
-    each decided activity was logged, for the approval-lag metric."""
-
-    def __init__(self, directory: Directory, logged_at: dict[UUID, datetime]):
-        self.directory = directory
-        self.logged_at = logged_at
+        await super().read(conn, commands)
+        return self
 
     def prepare(self, state: ActivityState, command: Any) -> ActivityState:
         if state.logged is not None:
             self.logged_at[command.command_id] = state.logged.stamp[0]
-        return with_directory(state, self.directory)
-
-    def record(self, events: Sequence[EnvelopeBase]) -> None:
-        """Nothing: an activity's events stay in its own stream."""
-
-    async def write(self, conn: Any, events: Sequence[EnvelopeBase]) -> None:
-        """Nothing: the events and outbox rows the pipeline writes are all there is."""
+        return super().prepare(state, command)

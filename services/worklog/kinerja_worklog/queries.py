@@ -13,7 +13,7 @@ from typing import Any
 
 from kinerja_events.codec import Codec
 from kinerja_events.hr import Directory
-from kinerja_events.reference import NewFacts
+from kinerja_events.reference import read_directory
 
 DAILY_CAP_MINUTES = 450  # RULES.md §4: each day counts at most 7.5 hours
 ACTIVITY_TYPES = ["ActivityLogged", "ActivityApproved", "ActivityRejected"]
@@ -51,12 +51,6 @@ class Activity:
         data = {k: v for k, v in asdict(self).items() if k != "stamps"}
         return {**data, "work_date": self.work_date.isoformat(),
                 "logged_at": self.logged_at.isoformat()}
-
-
-async def load_directory(conn: Any, codec: Codec) -> Directory:
-    directory = Directory()
-    directory.add(await NewFacts(codec).read_new(conn))
-    return directory
 
 
 async def activities_of(conn: Any, codec: Codec, nips: Iterable[str], first: date,
@@ -136,7 +130,7 @@ async def pending_approvals(conn: Any, codec: Codec, approver: str, today: date,
                             days_back: int = 62) -> list[Activity]:
     """The undecided activities `approver` may decide today (work dates up to `days_back`
     days back), oldest first."""
-    directory = await load_directory(conn, codec)
+    directory = await read_directory(conn, codec)
     first = today - timedelta(days=days_back)
     activities = await activities_of(conn, codec, reports_of(directory, approver), first, today)
     return [a for a in activities if a.status == "pending"
@@ -207,7 +201,7 @@ async def employee_month(conn: Any, codec: Codec, nip: str, period: str,
     year, month = int(period[:4]), int(period[5:7])
     first = date(year, month, 1)
     last = date(year + month // 12, month % 12 + 1, 1) - timedelta(days=1)
-    directory = await load_directory(conn, codec)
+    directory = await read_directory(conn, codec)
     person = directory.person(nip)
     return Month(nip, person.name if person else None, period,
                  await activities_of(conn, codec, [nip], first, last),
@@ -217,32 +211,20 @@ async def employee_month(conn: Any, codec: Codec, nip: str, period: str,
 def http_queries(engine: Any, codec: Codec, payroll_url: str | None = None) -> dict[str, Any]:
     """The JSON GET endpoints: `/worklog/pending?approver=NIP` and
     `/worklog/month?nip=NIP&period=YYYY-MM`."""
-    from pydantic import TypeAdapter, ValidationError
-
-    from kinerja_events.observability import QueryError
-    from kinerja_events.types import NIP, WIB, Period
-
-    def valid(kind: Any, params: Any, name: str) -> str:
-        try:
-            return TypeAdapter(kind).validate_python(params.get(name, ""))
-        except ValidationError:
-            raise QueryError(f"`{name}` must be {'an 18-digit NIP' if kind is NIP else 'YYYY-MM'}"
-                             f", got {params.get(name, '')!r:.40}") from None
-
-    async def on_database(read: Any) -> Any:
-        async with engine.connect() as connection:
-            return await read((await connection.get_raw_connection()).driver_connection)
+    from kinerja_events.queries import nip_param, on_connection, period_param
+    from kinerja_events.types import WIB
 
     async def pending(params: Any) -> Any:
-        approver = valid(NIP, params, "approver")
+        approver = nip_param(params, "approver")
         today = datetime.now(WIB).date()
-        found = await on_database(lambda conn: pending_approvals(conn, codec, approver, today))
+        found = await on_connection(engine, lambda conn: pending_approvals(conn, codec, approver,
+                                                                           today))
         return {"approver": approver, "activities": [a.as_json() for a in found]}
 
     async def month(params: Any) -> Any:
-        nip, period = valid(NIP, params, "nip"), valid(Period, params, "period")
-        found = await on_database(lambda conn: employee_month(conn, codec, nip, period,
-                                                              payroll_url))
+        nip, period = nip_param(params, "nip"), period_param(params)
+        found = await on_connection(engine, lambda conn: employee_month(conn, codec, nip, period,
+                                                                        payroll_url))
         return found.as_json()
 
     return {"/worklog/pending": pending, "/worklog/month": month}

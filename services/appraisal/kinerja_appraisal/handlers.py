@@ -1,0 +1,90 @@
+"""The appraisal service on the command pipeline: its commands, its streams, what it counts.
+
+Every appraisal command comes from the mobile gateway and must be signed with its key. A rating
+is decided on the stream of the ratee's period (`rating:<ratee_nip>:<period>`), an IKP command
+on the IKP's own stream (`ikp:<ikp_id>`).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Gauge
+from prometheus_client import Counter as PromCounter
+from pydantic import TypeAdapter
+
+from kinerja_events.commands import AppraisalCommand, GiveRating
+from kinerja_events.pipeline import CommandModels, Decided
+
+from .model import is_on_time
+from .projection import AppraisalReference
+
+SOURCE = "appraisal"
+COMMAND_TYPES = ("GiveRating", "AssignIKP", "CompleteIKP")
+OUTCOMES = {"RatingGiven": "rated", "IKPAssigned": "assigned", "IKPCompleted": "completed",
+            "AppraisalRefused": "refused"}
+
+
+def stream_of(command: Any) -> str:
+    """The stream an appraisal command is decided on."""
+    if isinstance(command, GiveRating):
+        return f"rating:{command.ratee_nip}:{command.period}"
+    return f"ikp:{command.ikp_id}"
+
+
+def command_models(gateway_key: bytes) -> CommandModels[Any]:
+    return CommandModels(adapter=TypeAdapter(AppraisalCommand),
+                         keys=dict.fromkeys(COMMAND_TYPES, gateway_key), stream_of=stream_of)
+
+
+@dataclass(frozen=True)
+class Metrics:
+    """Commands by outcome (refusals by reason), ratings by relation, IKPs by how they ended,
+    and the IKPs overdue now."""
+
+    outcomes: PromCounter
+    ratings: PromCounter
+    ikp: PromCounter
+    ikp_overdue: Gauge
+
+
+def make_metrics(registry: CollectorRegistry) -> Metrics:
+    return Metrics(
+        outcomes=PromCounter("kinerja_appraisal_outcomes", "Appraisal commands decided, by "
+                             "outcome", ["action", "outcome", "reason"], registry=registry),
+        ratings=PromCounter("kinerja_appraisal_ratings", "Ratings given, by the rater's "
+                            "relation to the ratee", ["relation"], registry=registry),
+        ikp=PromCounter("kinerja_appraisal_ikp", "IKPs assigned (amendments included), and "
+                        "completed on time or late", ["event"], registry=registry),
+        ikp_overdue=Gauge("kinerja_appraisal_ikp_overdue", "IKPs not completed whose due date "
+                          "has passed (as of the last refresh)", registry=registry),
+    )
+
+
+def count_outcomes(metrics: Metrics, reference: AppraisalReference
+                   ) -> Callable[[Sequence[Decided[Any]]], None]:
+    """The pipeline's `on_decided` hook: count each newly decided command once."""
+
+    def count(decided: Sequence[Decided[Any]]) -> None:
+        tally: Counter[tuple[str, str, str]] = Counter()
+        for outcome in decided:
+            command = outcome.received.command
+            due_date = reference.due_dates.pop(command.command_id, None)
+            for event in outcome.events:
+                kind = OUTCOMES[event.type]
+                data: Any = event.data
+                tally[(command.type, kind, data.reason if kind == "refused" else "")] += 1
+                if kind == "rated":
+                    metrics.ratings.labels(data.relation).inc()
+                elif kind == "assigned":
+                    metrics.ikp.labels("assigned").inc()
+                elif kind == "completed" and due_date is not None:
+                    on_time = is_on_time(data.completed_at, due_date)
+                    metrics.ikp.labels("completed_on_time" if on_time else "completed_late").inc()
+        for labels, n in tally.items():
+            metrics.outcomes.labels(*labels).inc(n)
+
+    return count

@@ -1,0 +1,256 @@
+"""What people ask the appraisal service: whom an employee may rate (what the phone shows), the
+ratings an employee received (by group, never by rater), and a leader's open and overdue IKPs.
+
+All read the service's own database: the rating and IKP streams in `events` and the HR directory
+in `reference_facts` (asyncpg connections).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import asdict, dataclass
+from datetime import date, datetime, timedelta
+from fractions import Fraction
+from typing import Any
+
+from kinerja_events.codec import Codec
+from kinerja_events.exact import format_ratio
+from kinerja_events.hr import Directory, stamp_of
+from kinerja_events.reference import read_directory
+
+from .decider import AppraisalLimits, employed_in, rating_window, relation_between
+from .model import AppraisalState, evolve, is_on_time
+
+# RULES.md §5: group weights, renormalised over the groups rated, and S / 4 capped at 1.
+GROUP_WEIGHTS = {"superior": Fraction(1, 2), "peer": Fraction(3, 10),
+                 "subordinate": Fraction(1, 5)}
+BEHAVIOUR_DIVISOR = Fraction(4)
+INDEXES = (
+    "CREATE INDEX IF NOT EXISTS events_rating_rater ON events "
+    "((envelope->'data'->>'rater_nip'), (envelope->'data'->>'period')) "
+    "WHERE type = 'RatingGiven'",
+    "CREATE INDEX IF NOT EXISTS events_ikp_assigner ON events "
+    "((envelope->'data'->>'assigner_nip')) WHERE type = 'IKPAssigned'",
+    "CREATE INDEX IF NOT EXISTS events_ikp_assigned ON events (stream_id, occurred_at, event_id) "
+    "WHERE type = 'IKPAssigned'",
+)
+
+
+async def create_query_indexes(engine: Any) -> None:
+    """Index ratings by rater and IKPs by leader (what the queries filter on)."""
+    from sqlalchemy import text
+
+    async with engine.begin() as conn:
+        for statement in INDEXES:
+            await conn.execute(text(statement))
+
+
+# --- whom an employee may rate --------------------------------------------------------------------
+@dataclass
+class RatingOptions:
+    """What the phone shows a rater for a period."""
+
+    nip: str
+    name: str | None
+    period: str
+    window_opens: date
+    window_closes: date
+    window_open: bool
+    ratees: list[dict[str, Any]]
+
+    def as_json(self) -> dict[str, Any]:
+        return {**asdict(self), "window_opens": self.window_opens.isoformat(),
+                "window_closes": self.window_closes.isoformat()}
+
+
+def default_period(directory: Directory, today: date, limits: AppraisalLimits) -> str:
+    """The period whose rating window is open today: last month's while it is still open,
+    this month's otherwise."""
+    last_month = (today.replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
+    _, closes = rating_window(last_month, directory, limits)
+    return last_month if today <= closes else today.strftime("%Y-%m")
+
+
+async def rating_options(conn: Any, codec: Codec, rater: str, period: str | None, today: date,
+                         limits: AppraisalLimits) -> RatingOptions:
+    """Everyone `rater` may rate for `period` (by default the one open today) with the relation
+    the hierarchy gives today, and when the rater last rated each."""
+    directory = await read_directory(conn, codec)
+    period = period or default_period(directory, today, limits)
+    opens, closes = rating_window(period, directory, limits)
+    rated = {row[0]: row[1] for row in await conn.fetch(
+        "SELECT envelope->'data'->>'ratee_nip', max(occurred_at) FROM events "
+        "WHERE type = 'RatingGiven' AND envelope->'data'->>'rater_nip' = $1 "
+        "AND envelope->'data'->>'period' = $2 GROUP BY 1", rater, period)}
+    ratees = []
+    for person in sorted(directory.people.values(), key=lambda p: p.nip):
+        relation = relation_between(directory, rater, person.nip, today)
+        if relation is not None and employed_in(directory, person.nip, period):
+            last = rated.get(person.nip)
+            ratees.append({"nip": person.nip, "name": person.name, "relation": relation,
+                           "rated_at": last.isoformat() if last else None})
+    ratees.sort(key=lambda r: (list(GROUP_WEIGHTS).index(r["relation"]), r["name"] or "",
+                               r["nip"]))
+    rater_person = directory.person(rater)
+    return RatingOptions(rater, rater_person.name if rater_person else None, period, opens,
+                         closes, opens <= today <= closes and rater_person is not None
+                         and rater_person.is_employed_on(today), ratees)
+
+
+# --- the ratings an employee received ---------------------------------------------------------------
+@dataclass
+class RatingsReceived:
+    """A ratee's ratings of a period by group: how many raters, and their mean — no rater's
+    identity or own score."""
+
+    nip: str
+    name: str | None
+    period: str
+    groups: dict[str, list[Fraction]]
+
+    def weighted_score(self) -> Fraction | None:
+        rated = {g: sum(s) / len(s) for g, s in self.groups.items() if s}
+        if not rated:
+            return None
+        total = sum(GROUP_WEIGHTS[g] for g in rated)
+        return sum(GROUP_WEIGHTS[g] * mean for g, mean in rated.items()) / total
+
+    def behaviour_ratio(self) -> Fraction:
+        score = self.weighted_score()
+        return Fraction(1) if score is None else min(Fraction(1), score / BEHAVIOUR_DIVISOR)
+
+    def as_json(self) -> dict[str, Any]:
+        score = self.weighted_score()
+        rated = [g for g, s in self.groups.items() if s]
+        total = sum((GROUP_WEIGHTS[g] for g in rated), Fraction(0))
+        return {
+            "nip": self.nip, "name": self.name, "period": self.period,
+            "groups": {g: {"raters": len(s),
+                           "score": format_ratio(sum(s) / len(s)) if s else None,
+                           "weight": format_ratio(GROUP_WEIGHTS[g] / total) if s else None}
+                       for g, s in self.groups.items()},
+            "weighted_score": None if score is None else format_ratio(score),
+            "behaviour_ratio": format_ratio(self.behaviour_ratio()),
+            "flags": [] if rated else ["no_behaviour_rating"],
+        }
+
+
+def rater_score(scores: Any) -> Fraction:
+    """The mean of a rating's seven BerAKHLAK scores."""
+    values = list(scores.model_dump().values())
+    return Fraction(sum(values), len(values))
+
+
+async def ratings_received(conn: Any, codec: Codec, nip: str, period: str) -> RatingsReceived:
+    """`nip`'s ratings of `period`: the latest of each rater counts (RULES.md §5)."""
+    rows = await conn.fetch("SELECT envelope::text FROM events WHERE stream_id = $1 "
+                            "AND type = 'RatingGiven'", f"rating:{nip}:{period}")
+    latest: dict[str, Any] = {}
+    for (text,) in rows:
+        envelope = codec.decode(text)
+        rater = envelope.data.rater_nip
+        if rater not in latest or stamp_of(envelope) > stamp_of(latest[rater]):
+            latest[rater] = envelope
+    groups: dict[str, list[Fraction]] = {g: [] for g in GROUP_WEIGHTS}
+    for envelope in latest.values():
+        groups[envelope.data.relation].append(rater_score(envelope.data.scores))
+    person = (await read_directory(conn, codec)).person(nip)
+    return RatingsReceived(nip, person.name if person else None, period, groups)
+
+
+# --- a leader's IKPs --------------------------------------------------------------------------------
+@dataclass
+class IKPView:
+    ikp_id: str
+    assignee_nip: str
+    assignee_name: str | None
+    title: str
+    period: str
+    due_date: date
+    status: str  # open | overdue | completed_on_time | completed_late
+    completed_at: datetime | None
+
+    def as_json(self) -> dict[str, Any]:
+        return {**asdict(self), "due_date": self.due_date.isoformat(),
+                "completed_at": self.completed_at.isoformat() if self.completed_at else None}
+
+
+def status_of(state: AppraisalState, today: date) -> str:
+    assignment = state.assignment
+    assert assignment is not None
+    if state.completion is not None:
+        on_time = is_on_time(state.completion.completed_at, assignment.due_date)
+        return "completed_on_time" if on_time else "completed_late"
+    return "overdue" if assignment.due_date < today else "open"
+
+
+async def leader_ikps(conn: Any, codec: Codec, leader: str, today: date) -> list[IKPView]:
+    """Every IKP `leader` assigned, as it stands today, by due date."""
+    rows = await conn.fetch(
+        "SELECT envelope::text FROM events WHERE type IN ('IKPAssigned', 'IKPCompleted') "
+        "AND stream_id IN (SELECT stream_id FROM events WHERE type = 'IKPAssigned' "
+        "AND envelope->'data'->>'assigner_nip' = $1)", leader)
+    states: dict[str, AppraisalState] = defaultdict(AppraisalState)
+    for (text,) in rows:
+        envelope = codec.decode(text)
+        states[envelope.data.ikp_id] = evolve(states[envelope.data.ikp_id], envelope)
+    directory = await read_directory(conn, codec)
+    views = []
+    for ikp_id, state in states.items():
+        a = state.assignment
+        if a is None or a.assigner_nip != leader:
+            continue
+        person = directory.person(a.assignee_nip)
+        views.append(IKPView(ikp_id, a.assignee_nip, person.name if person else None, a.title,
+                             a.period, a.due_date, status_of(state, today),
+                             state.completion.completed_at if state.completion else None))
+    return sorted(views, key=lambda v: (v.due_date, v.ikp_id))
+
+
+OVERDUE = (
+    "SELECT count(*) FROM (SELECT DISTINCT ON (stream_id) stream_id, "
+    "  (envelope->'data'->>'due_date')::date AS due FROM events WHERE type = 'IKPAssigned' "
+    "  ORDER BY stream_id, occurred_at DESC, event_id DESC) a "
+    "WHERE a.due < $1 AND NOT EXISTS (SELECT 1 FROM events c "
+    "  WHERE c.stream_id = a.stream_id AND c.type = 'IKPCompleted')")
+
+
+async def overdue_count(conn: Any, today: date) -> int:
+    """IKPs not completed whose due date is before `today`."""
+    return int(await conn.fetchval(OVERDUE, today))
+
+
+# --- the read API -------------------------------------------------------------------------------
+def http_queries(engine: Any, codec: Codec, limits: AppraisalLimits) -> dict[str, Any]:
+    """The JSON GET endpoints: `/appraisal/rateable?nip=NIP[&period=YYYY-MM]`,
+    `/appraisal/received?nip=NIP&period=YYYY-MM` and `/appraisal/ikp?leader=NIP`."""
+    from kinerja_events.queries import nip_param, on_connection, period_param
+    from kinerja_events.types import WIB
+
+    def today() -> date:
+        return datetime.now(WIB).date()
+
+    async def rateable(params: Any) -> Any:
+        nip = nip_param(params, "nip")
+        period = period_param(params) if params.get("period") else None
+        found = await on_connection(engine, lambda conn: rating_options(
+            conn, codec, nip, period, today(), limits))
+        return found.as_json()
+
+    async def received(params: Any) -> Any:
+        nip, period = nip_param(params, "nip"), period_param(params)
+        found = await on_connection(engine, lambda conn: ratings_received(conn, codec, nip,
+                                                                          period))
+        return found.as_json()
+
+    async def ikp(params: Any) -> Any:
+        leader = nip_param(params, "leader")
+        found = await on_connection(engine, lambda conn: leader_ikps(conn, codec, leader,
+                                                                     today()))
+        return {"leader": leader,
+                "open": [v.as_json() for v in found if v.status == "open"],
+                "overdue": [v.as_json() for v in found if v.status == "overdue"],
+                "completed": sum(v.status.startswith("completed") for v in found)}
+
+    return {"/appraisal/rateable": rateable, "/appraisal/received": received,
+            "/appraisal/ikp": ikp}

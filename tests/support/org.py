@@ -1,0 +1,131 @@
+"""A small organisation for service tests: its HR facts, publishing them to a service and
+waiting until it holds them, asking a service's read API, and reading payroll's projection."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import uuid
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from kinerja_events import events as ev
+from kinerja_events.codec import make_codec
+from kinerja_events.publishing import envelope_of, publish_envelopes
+from kinerja_events.reference import NewFacts
+from kinerja_events.types import WIB
+
+codec = make_codec()
+
+
+def nip() -> str:
+    return "19" + "".join(random.choices("0123456789", k=16))
+
+
+class Team:
+    """A head; a boss under the head; a clerk and a peer under the boss; a junior under the
+    clerk — fresh NIPs, one position with one task (60 minutes a report)."""
+
+    def __init__(self) -> None:
+        self.head, self.boss, self.clerk, self.peer, self.junior = (nip() for _ in range(5))
+        self.position = f"ANALIS-{uuid.uuid4().hex[:6]}"
+        self.hr: list = []
+
+    def facts(self) -> list:
+        at = datetime.now(WIB) - timedelta(days=40)
+        position = ev.PositionDefined(
+            position_code=self.position, name="Analis", kelas_jabatan=7, mobile=False,
+            public_service=False, tasks=[ev.Task(task_code="LAP", name="Menyusun laporan",
+                                                 unit="laporan", minutes_per_unit=60)])
+        self.hr = [envelope_of(position, source="hr", stream_id=f"position:{self.position}",
+                               occurred_at=at)]
+        for person, superior in ((self.head, None), (self.boss, self.head),
+                                 (self.clerk, self.boss), (self.peer, self.boss),
+                                 (self.junior, self.clerk)):
+            self.hr.append(envelope_of(ev.EmployeeRegistered(
+                nip=person, name=f"Pegawai {person[-4:]}", position_code=self.position,
+                unit="Biro Umum", office_id="GS", superior_nip=superior,
+                effective_date=date(2020, 1, 1)), source="hr", stream_id=f"employee:{person}",
+                occurred_at=at))
+        return self.hr
+
+
+async def publish_hr(producer: Any, service: Any, envelopes: list) -> None:
+    """Publish HR facts and wait until the service holds each one (by event id)."""
+    await publish_envelopes(producer, codec, envelopes)
+    wanted = {e.event_id for e in envelopes}
+    held: set = set()
+    reader = NewFacts(codec)
+    async with asyncio.timeout(60):
+        while not wanted <= held:
+            async with service.engine.connect() as connection:
+                conn = (await connection.get_raw_connection()).driver_connection
+                held |= {f.event_id for f in await reader.read_new(conn)}
+            await asyncio.sleep(0.1)
+
+
+async def http_get(service: Any, path: str) -> Any:
+    """GET `path` from a metrics server serving the service's queries (a thread of its own, as
+    in a service process), and its JSON."""
+    from urllib.request import urlopen
+
+    from kinerja_events.observability import QueryRoutes, make_registry, start_metrics_server
+
+    routes = QueryRoutes()
+    routes.add(service.queries)
+    server = start_metrics_server(make_registry(), 0, addr="127.0.0.1", queries=routes)
+    try:
+        url = f"http://127.0.0.1:{server.server_port}{path}"
+        body = await asyncio.to_thread(lambda: urlopen(url, timeout=30).read())
+        return json.loads(body)
+    finally:
+        server.shutdown()
+
+
+async def projected_data(payroll: Any, period: str, nip: str) -> Any:
+    """`nip`'s month in payroll's projection, or None."""
+    from sqlalchemy import select
+
+    from kinerja_payroll.tables import projection
+
+    async with payroll.engine.connect() as conn:
+        return await conn.scalar(select(projection.c.data).where(
+            projection.c.period == period, projection.c.nip == nip))
+
+
+async def projected_until(payroll: Any, period: str, nip: str, until: Any,
+                          timeout: float = 90) -> Any:
+    """`nip`'s month in payroll's projection, once `until(data)` holds."""
+    data = None
+    async with asyncio.timeout(timeout):
+        while data is None or not until(data):
+            data = await projected_data(payroll, period, nip)
+            await asyncio.sleep(0.1)
+    return data
+
+
+async def decide_commands(producer: Any, read_topic: Any, service: str, key: bytes,
+                          commands: list, outcome_types: tuple[str, ...],
+                          received_at: datetime | None = None) -> dict:
+    """Send `commands` to `service` signed with `key`, one after another; each one's outcome
+    event on the service's topic (waited for by the ids a command's outcomes get), by command
+    id. Each command is received at `received_at` (a datetime, or a list of one per command;
+    None: now)."""
+    from kinerja_events import topics
+    from kinerja_events.publishing import send_command
+
+    times = received_at if isinstance(received_at, list) else [received_at] * len(commands)
+    outcomes: dict = {}
+    for command, at in zip(commands, times):
+        await send_command(producer, service, command, key, received_at=at)
+        ids = {uuid.uuid5(command.command_id, t) for t in outcome_types}
+
+        def event_id(record: Any) -> uuid.UUID:
+            return uuid.UUID(json.loads(record.value)["event_id"])
+
+        records = await read_topic(topics.SOURCE_TOPIC[service],
+                                   until=lambda rs: any(event_id(r) in ids for r in rs))
+        [found] = [json.loads(r.value) for r in records if event_id(r) in ids]
+        outcomes[command.command_id] = found
+    return outcomes
