@@ -18,6 +18,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "attendance": ("kinerja_attendance.cli", "the attendance service (K-MOB presensi)"),
     "worklog": ("kinerja_worklog.cli", "the worklog service (daily activities, approvals)"),
     "appraisal": ("kinerja_appraisal.cli", "the appraisal service (360° ratings, IKP)"),
+    "mkd": ("kinerja_mkd.cli", "the MKD service (work from anywhere: requests, grants)"),
     "deadletters": ("kinerja_cli.deadletters", "messages a service parked: list, show, replay"),
     "topics": ("kinerja_cli.topics", "create the Kafka topics (for a real cluster)"),
 }

@@ -5,5 +5,6 @@ SERVICE_MODULES: dict[str, str] = {
     "attendance": "kinerja_attendance.bootstrap",
     "worklog": "kinerja_worklog.bootstrap",
     "appraisal": "kinerja_appraisal.bootstrap",
+    "mkd": "kinerja_mkd.bootstrap",
     "payroll": "kinerja_payroll.bootstrap",
 }

@@ -146,11 +146,11 @@ async def test_ratings_and_ikps_reach_payrolls_behaviour_ratio_and_ikp_part_exac
     # RULES.md §5: the peer's latest rating counts; S = (0.5×3 + 0.3×15/7 + 0.2×4) / 1
     s = Fraction(1, 2) * 3 + Fraction(3, 10) * Fraction(15, 7) + Fraction(1, 5) * 4
     behaviour = format_ratio(min(Fraction(1), s / 4))
+    k = Fraction(3, 100) - Fraction(5, 100) - Fraction(5, 100)  # on time, late, never done
     data = await projected_until(payroll, PERIOD, team.clerk,
-                                 lambda d: d["behaviour_ratio"] == behaviour
-                                 and d["ikp_rupiah"] != 0)
-    k = Fraction(3, 100) - Fraction(5, 100) - Fraction(5, 100)
-    assert data["ikp_rupiah"] == round_half_away(data["base_rupiah"] * k)
+                                 lambda d: d["behaviour_ratio"] == behaviour and d["ikp_rupiah"]
+                                 == round_half_away(d["base_rupiah"] * k))
+    assert data["base_rupiah"] > 0
     assert "no_behaviour_rating" not in data["flags"]
 
     received = await http_get(service, f"/appraisal/received?nip={team.clerk}&period={PERIOD}")

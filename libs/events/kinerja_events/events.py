@@ -246,6 +246,27 @@ class MKDDenied(Data):
     reason: Name
 
 
+class MKDRevoked(Data):
+    """Granted days withdrawn (`reason` `quota_lowered`: a new eligibility of the month leaves
+    fewer days than were granted in a week; the latest days go first)."""
+
+    request_id: Id
+    nip: NIP
+    days: Items[WorkDate]
+    reason: Id
+
+
+class MKDRefused(Data):
+    """An MKD command refused: `nip` is the actor's, `reason` a documented code."""
+
+    command_id: UUID
+    nip: NIP
+    action: Literal["request", "decide"]
+    request_id: Id
+    reason: Id
+    retryable: bool
+
+
 # --- payroll --------------------------------------------------------------------------------
 class TPPCalculated(Data):
     nip: NIP
@@ -298,7 +319,7 @@ EVENT_DATA: dict[str, type[Data]] = {
         OfficialTravelRecorded,
         ActivityLogged, ActivityApproved, ActivityRejected, ActivityRefused,
         RatingGiven, IKPAssigned, IKPCompleted, AppraisalRefused,
-        MKDRequested, MKDGranted, MKDDenied,
+        MKDRequested, MKDGranted, MKDDenied, MKDRevoked, MKDRefused,
         TPPCalculated, TPPAdjusted, PayrollClosed, MKDEligibilityDetermined,
     )
 }

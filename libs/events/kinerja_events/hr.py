@@ -85,6 +85,8 @@ class PositionInfo:
     name: str
     tasks: Mapping[str, TaskInfo]
     stamp: Stamp
+    public_service: bool = False
+    mobile: bool = False
 
 
 @dataclass
@@ -133,6 +135,12 @@ class Directory:
             day += timedelta(days=1)
             found += self.is_working_day(day)
         return day
+
+    def position_of(self, nip: str, day: date) -> PositionInfo | None:
+        """The position `nip` holds on `day`, where it is defined."""
+        person = self.people.get(nip)
+        code = None if person is None else person.attributes_on(day).get("position_code")
+        return None if code is None else self.positions.get(code)
 
     def approver_of(self, nip: str, work_date: date, decision_date: date) -> str | None:
         """Who may decide on `nip`'s work of `work_date` on `decision_date`: the direct
@@ -188,8 +196,8 @@ def _position(directory: Directory, data: PositionDefined, stamp: Stamp) -> None
         return
     tasks = {t.task_code: TaskInfo(t.task_code, t.name, t.unit, t.minutes_per_unit)
              for t in data.tasks}
-    directory.positions[data.position_code] = PositionInfo(data.position_code, data.name,
-                                                           tasks, stamp)
+    directory.positions[data.position_code] = PositionInfo(
+        data.position_code, data.name, tasks, stamp, data.public_service, data.mobile)
 
 
 def _holiday(directory: Directory, data: HolidayDeclared, stamp: Stamp) -> None:

@@ -62,6 +62,7 @@ from .model import (
     checked_in_by,
     empty_state,
     evolve,
+    has_mkd_grant,
     is_employed_on,
     live_leaves_of,
     owner_of,
@@ -170,7 +171,7 @@ def check_mode(
         if position is None:
             return reasons.UNKNOWN_POSITION
         return None if position.mobile else reasons.MODE_NOT_ALLOWED
-    return None if day in state.mkd_days.get(command.actor_nip, ()) else reasons.NO_MKD_GRANT
+    return None if has_mkd_grant(state, command.actor_nip, day) else reasons.NO_MKD_GRANT
 
 
 def check_speed(command: CheckCommand, last: Fix | None, limits: AttendanceLimits) -> str | None:

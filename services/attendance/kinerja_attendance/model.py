@@ -26,6 +26,7 @@ from kinerja_events.events import (
     LeaveCancelled,
     LeaveRecorded,
     MKDGranted,
+    MKDRevoked,
     OfficeRegistered,
     OfficialTravelRecorded,
     PositionDefined,
@@ -132,7 +133,10 @@ class AttendanceState:
     employees: Mapping[str, Employee] = field(default_factory=dict)
     offices: Mapping[str, Office] = field(default_factory=dict)
     positions: Mapping[str, Position] = field(default_factory=dict)
-    mkd_days: Mapping[str, frozenset[date]] = field(default_factory=dict)
+    mkd_granted: Mapping[str, Mapping[str, frozenset[date]]] = field(default_factory=dict)
+    """NIP -> MKD request id -> the days granted by it."""
+    mkd_revoked: Mapping[str, Mapping[str, frozenset[date]]] = field(default_factory=dict)
+    """NIP -> MKD request id -> the days of it withdrawn since."""
     last_fix: Mapping[str, Fix] = field(default_factory=dict)
     first_check_in: Mapping[tuple[str, date], datetime] = field(default_factory=dict)
     """The earliest accepted check-in per (nip, WIB date): all a check-out needs to know."""
@@ -289,9 +293,29 @@ def apply_position_defined(
 
 
 def apply_mkd_granted(state: AttendanceState, data: MKDGranted, stamp: Stamp) -> AttendanceState:
-    """Granted MKD days accumulate per NIP."""
-    days = state.mkd_days.get(data.nip, frozenset()) | frozenset(data.days)
-    return updated(state, mkd_days=_with(state.mkd_days, data.nip, days))
+    """Granted MKD days accumulate per request."""
+    return updated(state, mkd_granted=_with_days(state.mkd_granted, data.nip, data.request_id,
+                                                 data.days))
+
+
+def apply_mkd_revoked(state: AttendanceState, data: MKDRevoked, stamp: Stamp) -> AttendanceState:
+    """Withdrawn MKD days accumulate per request (whichever arrives first)."""
+    return updated(state, mkd_revoked=_with_days(state.mkd_revoked, data.nip, data.request_id,
+                                                 data.days))
+
+
+def _with_days(by_nip: Mapping[str, Mapping[str, frozenset[date]]], nip: str, request_id: str,
+               days: Any) -> Mapping[str, Mapping[str, frozenset[date]]]:
+    own = by_nip.get(nip, {})
+    return _with(by_nip, nip, _with(own, request_id, own.get(request_id, frozenset())
+                                    | frozenset(days)))
+
+
+def has_mkd_grant(state: AttendanceState, nip: str, day: date) -> bool:
+    """Whether `day` is granted to `nip` by some request and not withdrawn from it."""
+    revoked = state.mkd_revoked.get(nip, {})
+    return any(day in days and day not in revoked.get(request_id, ())
+               for request_id, days in state.mkd_granted.get(nip, {}).items())
 
 
 def _fix_order(fix: Fix) -> tuple[datetime, float, float, float]:
@@ -362,6 +386,7 @@ EVOLVERS: Mapping[type[Data], Callable[[AttendanceState, Any, Stamp], Attendance
     OfficeRegistered: apply_office_registered,
     PositionDefined: apply_position_defined,
     MKDGranted: apply_mkd_granted,
+    MKDRevoked: apply_mkd_revoked,
     CheckedIn: apply_checked_in,
     CheckedOut: apply_checked_out,
     LeaveRecorded: apply_leave_recorded,
@@ -377,7 +402,8 @@ def with_reference(state: AttendanceState, reference: AttendanceState,
     (`reference`: HR facts, offices, positions, MKD grants) and the batch's `claims`. Each kind
     of fact sets fields of its own (see `EVOLVERS`), so this equals folding both together."""
     return updated(state, employees=reference.employees, offices=reference.offices,
-                   positions=reference.positions, mkd_days=reference.mkd_days,
+                   positions=reference.positions, mkd_granted=reference.mkd_granted,
+                   mkd_revoked=reference.mkd_revoked,
                    claims={**state.claims, **claims} if claims else state.claims)
 
 

@@ -50,7 +50,7 @@ claims = Table(
 
 KEPT_TYPES = frozenset({
     "OfficeRegistered", "PositionDefined", "EmployeeRegistered", "EmployeeChanged",
-    "EmployeeTerminated", "MKDGranted",
+    "EmployeeTerminated", "MKDGranted", "MKDRevoked",
 })
 SHARED_TYPES = ("OfficeRegistered", "PositionDefined")
 

@@ -12,7 +12,7 @@ from kinerja_events.inbox import Delivery
 
 PAYROLL_TYPES_IGNORED = frozenset({
     "TPPCalculated", "TPPAdjusted", "PayrollClosed", "MKDEligibilityDetermined",
-    "CheckInRejected", "ActivityRefused", "AppraisalRefused",
+    "CheckInRejected", "ActivityRefused", "AppraisalRefused", "MKDRefused",
 })
 
 

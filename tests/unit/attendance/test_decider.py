@@ -21,6 +21,7 @@ from kinerja_events.events import (
     LeaveCancelled,
     LeaveRecorded,
     MKDGranted,
+    MKDRevoked,
     OfficeRegistered,
     OfficialTravelRecorded,
     PositionDefined,
@@ -36,7 +37,9 @@ from kinerja_attendance.decider import (
     decide_hr,
 )
 from kinerja_attendance.geo import EARTH_RADIUS_M, haversine_m
-from kinerja_attendance.model import AttendanceState, empty_state, evolve, with_claims
+from kinerja_attendance.model import (
+    AttendanceState, empty_state, evolve, has_mkd_grant, with_claims,
+)
 
 # --- the organisation -----------------------------------------------------------------------
 OFFICE_LAT, OFFICE_LON = -6.902477, 107.618782  # Gedung Sate, Bandung
@@ -172,6 +175,22 @@ def test_an_mkd_grant_of_another_employee_does_not_count() -> None:
     at = datetime(2026, 10, 6, 8, 0, tzinfo=WIB)
     command = check_in(SURVEYOR, mode="mkd", at=at)
     assert refusal(decide_check(command, at, organisation()))[0] == reasons.NO_MKD_GRANT
+
+
+def test_a_revoked_mkd_day_is_refused_whichever_of_grant_and_revocation_came_first() -> None:
+    at = datetime(2026, 10, 6, 8, 0, tzinfo=WIB)
+    revoked = fact(MKDRevoked(request_id="R-1", nip=CLERK, days=[MKD_DAY],
+                              reason="quota_lowered"))
+    command = check_in(mode="mkd", at=at, lat=-6.2, lon=106.8)
+    assert refusal(decide_check(command, at, evolve(organisation(), revoked)))[0] \
+        == reasons.NO_MKD_GRANT
+    before = reduce(evolve, [revoked, fact(MKDGranted(request_id="R-1", nip=CLERK,
+                                                      approver_nip=HR_OFFICER,
+                                                      days=[MKD_DAY]))], empty_state())
+    assert not has_mkd_grant(before, CLERK, MKD_DAY)
+    regranted = evolve(before, fact(MKDGranted(request_id="R-2", nip=CLERK,
+                                               approver_nip=HR_OFFICER, days=[MKD_DAY])))
+    assert has_mkd_grant(regranted, CLERK, MKD_DAY)
 
 
 # --- refusals, one per reason -----------------------------------------------------------------
