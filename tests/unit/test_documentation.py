@@ -17,7 +17,7 @@ def row(reason) -> str:  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.parametrize("module", ["kinerja_attendance.reasons", "kinerja_worklog.reasons",
-                                    "kinerja_appraisal.reasons"])
+                                    "kinerja_appraisal.reasons", "kinerja_mkd.reasons"])
 def test_every_reason_code_is_in_the_readme_as_the_service_defines_it(module):  # type: ignore[no-untyped-def]
     lines = set(README.read_text().splitlines())
     missing = [row(r) for r in importlib.import_module(module).REASONS.values()
