@@ -102,6 +102,18 @@ async def bus() -> AsyncIterator[EmbeddedInfra]:
         yield embedded
 
 
+@pytest.fixture(scope="module")
+async def producer(bus: EmbeddedInfra):  # type: ignore[no-untyped-def]
+    """A started producer on the module's own broker (`bus`); modules on the shared broker
+    define a `producer` of their own."""
+    from kinerja_events.outbox import make_producer
+
+    p = make_producer(bus.kafka_bootstrap)
+    await p.start()
+    yield p
+    await p.stop()
+
+
 @pytest.fixture
 def make_leave() -> Callable[..., NewEvent]:
     """`make_leave(nip, n=1)` builds a `LeaveRecorded` event."""

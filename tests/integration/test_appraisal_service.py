@@ -25,7 +25,6 @@ from kinerja_events import events as ev
 from kinerja_events import topics
 from kinerja_events.exact import format_ratio, round_half_away
 from kinerja_events.observability import make_registry
-from kinerja_events.outbox import make_producer
 from kinerja_events.publishing import send_command
 from kinerja_events.types import WIB
 from org import Team, decide_commands, http_get, projected_until, publish_hr
@@ -69,14 +68,6 @@ async def payroll(infra, bus, tmp_path_factory):  # type: ignore[no-untyped-def]
     await svc.start()
     yield svc
     await svc.stop()
-
-
-@pytest.fixture(scope="module")
-async def producer(bus):  # type: ignore[no-untyped-def]
-    p = make_producer(bus.kafka_bootstrap)
-    await p.start()
-    yield p
-    await p.stop()
 
 
 @pytest.fixture(scope="module")

@@ -23,7 +23,6 @@ from kinerja_events import commands as cmd
 from kinerja_events import events as ev
 from kinerja_events import topics
 from kinerja_events.observability import make_registry
-from kinerja_events.outbox import make_producer
 from kinerja_events.publishing import envelope_of, publish_envelopes
 from kinerja_events.store import PostgresEventStore
 from kinerja_events.topics import kafka_key
@@ -69,14 +68,6 @@ async def services(infra, bus, tmp_path_factory):  # type: ignore[no-untyped-def
     yield built
     for svc in built.values():
         await svc.stop()
-
-
-@pytest.fixture(scope="module")
-async def producer(bus):  # type: ignore[no-untyped-def]
-    p = make_producer(bus.kafka_bootstrap)
-    await p.start()
-    yield p
-    await p.stop()
 
 
 def good_month() -> History:

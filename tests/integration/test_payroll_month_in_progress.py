@@ -13,7 +13,6 @@ import pytest
 from history import History
 
 from kinerja_events.observability import make_registry
-from kinerja_events.outbox import make_producer
 from kinerja_events.store import PostgresEventStore
 from kinerja_events.types import WIB
 from kinerja_payroll.bootstrap import PayrollConfig, build_service
@@ -36,14 +35,6 @@ async def payroll(infra, bus, tmp_path_factory):  # type: ignore[no-untyped-def]
     service.config = config
     yield service
     await service.stop()
-
-
-@pytest.fixture(scope="module")
-async def producer(bus):  # type: ignore[no-untyped-def]
-    p = make_producer(bus.kafka_bootstrap)
-    await p.start()
-    yield p
-    await p.stop()
 
 
 def weekdays(first: date, end: date) -> int:

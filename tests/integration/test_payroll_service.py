@@ -21,7 +21,6 @@ from sqlalchemy import func, select
 
 from kinerja_events import topics
 from kinerja_events.observability import make_registry
-from kinerja_events.outbox import make_producer
 from kinerja_events.store import PostgresEventStore
 from kinerja_events.topics import kafka_key
 from kinerja_events.types import WIB
@@ -50,14 +49,6 @@ async def payroll(infra, bus):
     service.registry = registry
     yield service
     await service.stop()
-
-
-@pytest.fixture(scope="module")
-async def producer(bus):
-    p = make_producer(bus.kafka_bootstrap)
-    await p.start()
-    yield p
-    await p.stop()
 
 
 def fresh_ids(history: History) -> list[dict]:

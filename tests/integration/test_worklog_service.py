@@ -20,7 +20,6 @@ from kinerja_events import events as ev
 from kinerja_events import topics
 from kinerja_events.codec import make_codec
 from kinerja_events.observability import make_registry
-from kinerja_events.outbox import make_producer
 from kinerja_events.publishing import envelope_of
 from kinerja_events.types import WIB
 from kinerja_payroll.offline import compute_file
@@ -61,14 +60,6 @@ async def payroll(infra, bus, tmp_path_factory):  # type: ignore[no-untyped-def]
     await svc.start()
     yield svc
     await svc.stop()
-
-
-@pytest.fixture(scope="module")
-async def producer(bus):  # type: ignore[no-untyped-def]
-    p = make_producer(bus.kafka_bootstrap)
-    await p.start()
-    yield p
-    await p.stop()
 
 
 @pytest.fixture(scope="module")

@@ -160,3 +160,25 @@ def on_service_database(program: str, database: str,
         print(f"{program}: cannot reach the {database} database: {type(exc).__name__}: "
               f"{str(exc)[:200]}", file=sys.stderr)
     return UNREACHABLE
+
+
+async def serve_bootstrap(bootstrap: Any, metrics_port: int) -> None:
+    """`serve_service` for a service's bootstrap module (its `load_config`, `build_service` and
+    `DATABASE`)."""
+    config = bootstrap.load_config()
+    await serve_service(lambda kafka, url, registry, **options: bootstrap.build_service(
+        kafka, url, config, registry, **options), bootstrap.DATABASE, metrics_port)
+
+
+def read_service_database(program: str, database: str,
+                          read: Callable[[Any, Any], Awaitable[Any]]) -> Any:
+    """`read(asyncpg connection, codec)` on `database` of the running platform, for a person's
+    command; `UNREACHABLE` when it cannot be reached (said on stderr, see
+    `on_service_database`)."""
+    from .codec import make_codec
+    from .queries import on_connection
+
+    async def work(engine: Any, endpoints: Any) -> Any:
+        return await on_connection(engine, lambda conn: read(conn, make_codec()))
+
+    return on_service_database(program, database, work)

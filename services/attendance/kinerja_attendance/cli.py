@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from kinerja_events.runtime import add_serve_command, serve_service
-
-from .bootstrap import DATABASE, build_service, load_config
+from kinerja_events.runtime import add_serve_command, serve_bootstrap
 
 
 def add_commands(parser: argparse.ArgumentParser) -> None:
@@ -17,6 +15,6 @@ def add_commands(parser: argparse.ArgumentParser) -> None:
 
 async def serve(metrics_port: int) -> None:
     """Run the attendance service (embedded infrastructure where not configured)."""
-    config = load_config()
-    await serve_service(lambda kafka, url, registry, **options: build_service(
-        kafka, url, config, registry, **options), DATABASE, metrics_port)
+    from . import bootstrap
+
+    await serve_bootstrap(bootstrap, metrics_port)

@@ -12,10 +12,10 @@ from typing import Any
 from kinerja_events.arguments import nip_argument, period_argument
 from kinerja_events.display import table
 from kinerja_events.runtime import (
-    UNREACHABLE, add_serve_command, on_service_database, serve_service,
+    UNREACHABLE, add_serve_command, read_service_database, serve_bootstrap,
 )
 
-from .bootstrap import DATABASE, build_service, load_config
+from .bootstrap import DATABASE
 
 
 def add_commands(parser: argparse.ArgumentParser) -> None:
@@ -35,21 +35,14 @@ def add_commands(parser: argparse.ArgumentParser) -> None:
 
 async def serve(metrics_port: int) -> None:
     """Run the MKD service (embedded infrastructure where not configured)."""
-    config = load_config()
-    await serve_service(lambda kafka, url, registry, **options: build_service(
-        kafka, url, config, registry, **options), DATABASE, metrics_port)
+    from . import bootstrap
+
+    await serve_bootstrap(bootstrap, metrics_port)
 
 
 def on_database(read: Callable[[Any, Any], Awaitable[Any]]) -> Any:
-    """`read(asyncpg connection, codec)` on the running platform's MKD database;
-    `UNREACHABLE` when it cannot be reached (said on stderr)."""
-    from kinerja_events.codec import make_codec
-    from kinerja_events.queries import on_connection
-
-    async def work(engine: Any, endpoints: Any) -> Any:
-        return await on_connection(engine, lambda conn: read(conn, make_codec()))
-
-    return on_service_database("kinerja mkd", DATABASE, work)
+    """`read(asyncpg connection, codec)` on the running platform's MKD database."""
+    return read_service_database("kinerja mkd", DATABASE, read)
 
 
 def show_weeks(nip: str, period: str, as_json: bool) -> int:

@@ -12,10 +12,10 @@ from typing import Any
 from kinerja_events.arguments import nip_argument, period_argument
 from kinerja_events.display import table
 from kinerja_events.runtime import (
-    UNREACHABLE, add_serve_command, on_service_database, serve_service,
+    UNREACHABLE, add_serve_command, on_service_database, serve_bootstrap,
 )
 
-from .bootstrap import DATABASE, build_service, load_config
+from .bootstrap import DATABASE
 
 
 def add_commands(parser: argparse.ArgumentParser) -> None:
@@ -35,9 +35,9 @@ def add_commands(parser: argparse.ArgumentParser) -> None:
 
 async def serve(metrics_port: int) -> None:
     """Run the worklog service (embedded infrastructure where not configured)."""
-    config = load_config()
-    await serve_service(lambda kafka, url, registry, **options: build_service(
-        kafka, url, config, registry, **options), DATABASE, metrics_port)
+    from . import bootstrap
+
+    await serve_bootstrap(bootstrap, metrics_port)
 
 
 def on_database(read: Callable[[Any, Any, str], Awaitable[Any]]) -> Any:
