@@ -24,10 +24,9 @@ from kinerja_events import commands as cmd
 from kinerja_events import events as ev
 from kinerja_events import topics
 from kinerja_events.exact import format_ratio, round_half_away
-from kinerja_events.observability import make_registry
 from kinerja_events.publishing import send_command
 from kinerja_events.types import WIB
-from org import Team, decide_commands, http_get, projected_until, publish_hr
+from org import payroll_config, running, Team, decide_commands, http_get, projected_until, publish_hr
 from reading import topic_reader
 
 pytestmark = pytest.mark.integration
@@ -45,29 +44,18 @@ def day_of_last_month(day: int, hour: int = 10) -> datetime:
 
 @pytest.fixture(scope="module")
 async def service(infra, bus):  # type: ignore[no-untyped-def]
-    url = await infra.create_database(f"ap_{uuid.uuid4().hex[:12]}")
-    registry = make_registry()
-    config = AppraisalConfig(gateway_key=GATEWAY_KEY, overdue_refresh_s=1.0)
-    svc = await build_service(bus.kafka_bootstrap, url, config, registry,
-                              group_prefix=f"ap-{uuid.uuid4().hex[:8]}")
-    svc.registry = registry
-    await svc.start()
-    yield svc
-    await svc.stop()
+    async with running(infra, bus, build_service, AppraisalConfig(gateway_key=GATEWAY_KEY, overdue_refresh_s=1.0),
+                       f"ap_{uuid.uuid4().hex[:12]}") as svc:
+        yield svc
 
 
 @pytest.fixture(scope="module")
 async def payroll(infra, bus, tmp_path_factory):  # type: ignore[no-untyped-def]
-    from kinerja_payroll.bootstrap import PayrollConfig
     from kinerja_payroll.bootstrap import build_service as build_payroll
 
-    url = await infra.create_database(f"appay_{uuid.uuid4().hex[:12]}")
-    svc = await build_payroll(bus.kafka_bootstrap, url,
-                              PayrollConfig(export_dir=tmp_path_factory.mktemp("exports")),
-                              make_registry())
-    await svc.start()
-    yield svc
-    await svc.stop()
+    async with running(infra, bus, build_payroll, payroll_config(tmp_path_factory),
+                       f"appay_{uuid.uuid4().hex[:12]}") as svc:
+        yield svc
 
 
 @pytest.fixture(scope="module")

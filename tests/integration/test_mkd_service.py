@@ -10,6 +10,7 @@ The module has a broker of its own.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import uuid
 from datetime import date, datetime, time, timedelta
@@ -22,7 +23,6 @@ from kinerja_attendance.bootstrap import build_service as build_attendance
 from kinerja_events import commands as cmd
 from kinerja_events import events as ev
 from kinerja_events import topics
-from kinerja_events.observability import make_registry
 from kinerja_events.publishing import envelope_of, publish_envelopes
 from kinerja_events.store import PostgresEventStore
 from kinerja_events.topics import kafka_key
@@ -31,7 +31,7 @@ from kinerja_mkd.bootstrap import MKDConfig, build_service
 from kinerja_mkd.model import mondays_of
 from kinerja_payroll.bootstrap import PayrollConfig
 from kinerja_payroll.ledger import close_period
-from org import codec, decide_commands, http_get
+from org import codec, decide_commands, http_get, payroll_config, running
 from reading import topic_reader
 
 pytestmark = pytest.mark.integration
@@ -52,22 +52,14 @@ def at(day: date, hour: int, minute: int = 0) -> datetime:
 async def services(infra, bus, tmp_path_factory):  # type: ignore[no-untyped-def]
     from kinerja_payroll.bootstrap import build_service as build_payroll
 
-    built = {}
-    for name, build, config in (
-            ("mkd", build_service, MKDConfig(gateway_key=GATEWAY_KEY)),
-            ("attendance", build_attendance, AttendanceConfig(keys=Keys(GATEWAY_KEY, b"hr"))),
-            ("payroll", build_payroll,
-             PayrollConfig(export_dir=tmp_path_factory.mktemp("exports")))):
-        url = await infra.create_database(f"{name[:3]}_{uuid.uuid4().hex[:12]}")
-        registry = make_registry()
-        svc = await build(bus.kafka_bootstrap, url, config, registry,
-                          group_prefix=f"{name}-{uuid.uuid4().hex[:8]}")
-        svc.registry = registry
-        await svc.start()
-        built[name] = svc
-    yield built
-    for svc in built.values():
-        await svc.stop()
+    async with contextlib.AsyncExitStack() as stack:
+        yield {name: await stack.enter_async_context(running(
+                   infra, bus, build, config, f"{name[:3]}_{uuid.uuid4().hex[:12]}"))
+               for name, build, config in (
+                   ("mkd", build_service, MKDConfig(gateway_key=GATEWAY_KEY)),
+                   ("attendance", build_attendance,
+                    AttendanceConfig(keys=Keys(GATEWAY_KEY, b"hr"))),
+                   ("payroll", build_payroll, payroll_config(tmp_path_factory)))}
 
 
 def good_month() -> History:
@@ -184,3 +176,5 @@ async def test_eligibility_from_a_close_gives_a_grant_that_attendance_honours_un
                                          {"reason": "quota_lowered"}) == 1
     assert mkd.registry.get_sample_value("kinerja_mkd_outcomes_total", {
         "action": "DecideMKD", "outcome": "granted", "reason": ""}) == 1
+    assert (mkd.registry.get_sample_value("kinerja_mkd_granted_days_per_week_count"),
+            mkd.registry.get_sample_value("kinerja_mkd_granted_days_per_week_sum")) == (1, 1)

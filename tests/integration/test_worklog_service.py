@@ -19,13 +19,12 @@ from kinerja_events import commands as cmd
 from kinerja_events import events as ev
 from kinerja_events import topics
 from kinerja_events.codec import make_codec
-from kinerja_events.observability import make_registry
 from kinerja_events.publishing import envelope_of
 from kinerja_events.types import WIB
 from kinerja_payroll.offline import compute_file
 from kinerja_payroll.rules import load_default_rules
 from kinerja_worklog.bootstrap import WorklogConfig, build_service
-from org import Team, decide_commands, http_get, projected_data, projected_until, publish_hr
+from org import payroll_config, running, Team, decide_commands, http_get, projected_data, projected_until, publish_hr
 from reading import topic_reader
 
 pytestmark = pytest.mark.integration
@@ -37,29 +36,18 @@ PAYROLL_DATABASE = f"wlpay_{uuid.uuid4().hex[:12]}"
 
 @pytest.fixture(scope="module")
 async def service(infra, bus):  # type: ignore[no-untyped-def]
-    url = await infra.create_database(f"wl_{uuid.uuid4().hex[:12]}")
-    registry = make_registry()
     config = WorklogConfig(gateway_key=GATEWAY_KEY, payroll_database=PAYROLL_DATABASE)
-    svc = await build_service(bus.kafka_bootstrap, url, config, registry,
-                              group_prefix=f"wl-{uuid.uuid4().hex[:8]}")
-    svc.registry = registry
-    await svc.start()
-    yield svc
-    await svc.stop()
+    async with running(infra, bus, build_service, config, f"wl_{uuid.uuid4().hex[:12]}") as svc:
+        yield svc
 
 
 @pytest.fixture(scope="module")
 async def payroll(infra, bus, tmp_path_factory):  # type: ignore[no-untyped-def]
-    from kinerja_payroll.bootstrap import PayrollConfig
     from kinerja_payroll.bootstrap import build_service as build_payroll
 
-    url = await infra.create_database(PAYROLL_DATABASE)
-    svc = await build_payroll(bus.kafka_bootstrap, url,
-                              PayrollConfig(export_dir=tmp_path_factory.mktemp("exports")),
-                              make_registry())
-    await svc.start()
-    yield svc
-    await svc.stop()
+    async with running(infra, bus, build_payroll, payroll_config(tmp_path_factory),
+                       PAYROLL_DATABASE) as svc:
+        yield svc
 
 
 @pytest.fixture(scope="module")

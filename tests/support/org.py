@@ -7,6 +7,8 @@ import asyncio
 import json
 import random
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -49,6 +51,33 @@ class Team:
                 effective_date=date(2020, 1, 1)), source="hr", stream_id=f"employee:{person}",
                 occurred_at=at))
         return self.hr
+
+
+@asynccontextmanager
+async def running(infra: Any, bus: Any, build: Any, config: Any, database: str
+                  ) -> AsyncIterator[Any]:
+    """A service built by `build` with `config` on `bus`, on a new database named `database`
+    and consumer groups of its own, started (its metrics registry as `.registry`); stopped
+    after."""
+    from kinerja_events.observability import make_registry
+
+    url = await infra.create_database(database)
+    registry = make_registry()
+    service = await build(bus.kafka_bootstrap, url, config, registry,
+                          group_prefix=f"{database}-{uuid.uuid4().hex[:8]}")
+    service.registry = registry
+    await service.start()
+    try:
+        yield service
+    finally:
+        await service.stop()
+
+
+def payroll_config(tmp_path_factory: Any) -> Any:
+    """Payroll's settings for a test module (exports in a temporary directory)."""
+    from kinerja_payroll.bootstrap import PayrollConfig
+
+    return PayrollConfig(export_dir=tmp_path_factory.mktemp("exports"))
 
 
 async def publish_hr(producer: Any, service: Any, envelopes: list) -> None:

@@ -117,6 +117,9 @@ class Decided(Generic[C]):
     events: list[EnvelopeBase] = field(default_factory=list)
     rejection: Rejection | None = None
     repeat: bool = False
+    state: Any = None
+    """The state the command was decided on (its stream with the reference data), for what a
+    service counts of it (e.g. how long an activity waited for its approval)."""
 
 
 @dataclass(frozen=True)
@@ -346,16 +349,17 @@ class CommandPipeline(Generic[C, S]):
         """Decide one command on its stream's state; fold and seal what it decided."""
         version, state = folded[stream_id]
         if self.decider.is_terminal(state):
-            return Decided(received, stream_id, rejection=Rejection("stream_closed"))
-        decision = self.decider.decide(received, reference.prepare(state, received.command))
+            return Decided(received, stream_id, rejection=Rejection("stream_closed"), state=state)
+        prepared = reference.prepare(state, received.command)
+        decision = self.decider.decide(received, prepared)
         if isinstance(decision, Rejection):
-            return Decided(received, stream_id, rejection=decision)
+            return Decided(received, stream_id, rejection=decision, state=prepared)
         sealed = [seal(event, source=self.service, stream_id=stream_id,
                        stream_version=version + n, recorded_at=received.received_at)
                   for n, event in enumerate(decision, start=1)]
         folded[stream_id] = (version + len(sealed), fold_state(self.decider, sealed, state))
         reference.record(sealed)
-        return Decided(received, stream_id, events=sealed)
+        return Decided(received, stream_id, events=sealed, state=prepared)
 
     async def read_streams(self, conn: Any, stream_ids: set[str]) -> dict[str, tuple[int, S]]:
         """Each stream's (version, state): the cached fold plus the events appended since."""

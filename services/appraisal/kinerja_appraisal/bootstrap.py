@@ -24,7 +24,7 @@ from kinerja_events.types import WIB
 
 from .decider import AppraisalDecider, AppraisalLimits
 from .handlers import SOURCE, Metrics, command_models, count_outcomes, make_metrics
-from .projection import AppraisalReference, keep_reference_fact
+from .projection import keep_reference_fact, make_reference
 from .queries import create_query_indexes, http_queries, overdue_count
 
 DEV_GATEWAY_KEY = "kinerja-dev-gateway-key"
@@ -89,13 +89,12 @@ async def build_service(kafka_bootstrap: str, database_url: str, config: Apprais
     await create_reference_table(engine)
     await create_query_indexes(engine)
     codec = make_codec()
-    reference = AppraisalReference(codec)
     metrics = make_metrics(registry)
     parts = ServiceParts(
         name=SOURCE, models=command_models(config.gateway_key),
-        decider=AppraisalDecider(config.limits), reference=reference,
+        decider=AppraisalDecider(config.limits), reference=make_reference(codec),
         reference_topics=[topics.HR], keep_reference=keep_reference_fact(codec),
-        on_decided=count_outcomes(metrics, reference),
+        on_decided=count_outcomes(metrics),
         queries=http_queries(engine, codec, config.limits),
         background=[refresh_overdue(engine, metrics, config.overdue_refresh_s)])
     return assemble_service(parts, kafka_bootstrap=kafka_bootstrap, engine=engine, codec=codec,

@@ -20,7 +20,6 @@ from kinerja_events.commands import AppraisalCommand, GiveRating
 from kinerja_events.pipeline import CommandModels, Decided
 
 from .model import is_on_time
-from .projection import AppraisalReference
 
 SOURCE = "appraisal"
 COMMAND_TYPES = ("GiveRating", "AssignIKP", "CompleteIKP")
@@ -64,15 +63,14 @@ def make_metrics(registry: CollectorRegistry) -> Metrics:
     )
 
 
-def count_outcomes(metrics: Metrics, reference: AppraisalReference
-                   ) -> Callable[[Sequence[Decided[Any]]], None]:
+def count_outcomes(metrics: Metrics) -> Callable[[Sequence[Decided[Any]]], None]:
     """The pipeline's `on_decided` hook: count each newly decided command once."""
 
     def count(decided: Sequence[Decided[Any]]) -> None:
         tally: Counter[tuple[str, str, str]] = Counter()
         for outcome in decided:
             command = outcome.received.command
-            due_date = reference.due_dates.pop(command.command_id, None)
+            assignment = outcome.state.assignment  # the IKP as it stood when decided
             for event in outcome.events:
                 kind = OUTCOMES[event.type]
                 data: Any = event.data
@@ -81,8 +79,8 @@ def count_outcomes(metrics: Metrics, reference: AppraisalReference
                     metrics.ratings.labels(data.relation).inc()
                 elif kind == "assigned":
                     metrics.ikp.labels("assigned").inc()
-                elif kind == "completed" and due_date is not None:
-                    on_time = is_on_time(data.completed_at, due_date)
+                elif kind == "completed" and assignment is not None:
+                    on_time = is_on_time(data.completed_at, assignment.due_date)
                     metrics.ikp.labels("completed_on_time" if on_time else "completed_late").inc()
         for labels, n in tally.items():
             metrics.outcomes.labels(*labels).inc(n)

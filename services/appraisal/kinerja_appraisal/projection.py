@@ -8,10 +8,7 @@ reads the facts inserted since the previous batch and adds them to the process's
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import date
 from typing import Any
-from uuid import UUID
 
 from kinerja_events.codec import Codec
 from kinerja_events.hr import HR_TYPES
@@ -27,20 +24,6 @@ def keep_reference_fact(codec: Codec) -> Any:
     return keeper(KEPT_TYPES, codec)
 
 
-class AppraisalReference(DirectoryReference[AppraisalState]):
-    """The appraisal service's `ReferenceData` for the command pipeline. It also notes the due
-    date of each IKP a command is decided on, to count completions on time and late."""
-
-    def __init__(self, codec: Codec):
-        super().__init__(codec, with_directory)
-        self.due_dates: dict[UUID, date] = {}
-
-    async def read(self, conn: Any, commands: Sequence[Any]) -> AppraisalReference:
-        self.due_dates.clear()
-        await super().read(conn, commands)
-        return self
-
-    def prepare(self, state: AppraisalState, command: Any) -> AppraisalState:
-        if state.assignment is not None:
-            self.due_dates[command.command_id] = state.assignment.due_date
-        return super().prepare(state, command)
+def make_reference(codec: Codec) -> DirectoryReference[AppraisalState]:
+    """The appraisal service's `ReferenceData` for the command pipeline."""
+    return DirectoryReference(codec, with_directory)

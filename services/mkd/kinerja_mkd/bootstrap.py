@@ -56,7 +56,7 @@ async def build_service(kafka_bootstrap: str, database_url: str, config: MKDConf
         reference=reference, reference_topics=[topics.HR, topics.PAYROLL],
         keep_reference=keep_reference_fact(codec, lambda revoked: count_revocations(
             metrics, revoked)),
-        on_decided=count_outcomes(metrics, reference), queries=http_queries(engine, codec))
+        on_decided=count_outcomes(metrics), queries=http_queries(engine, codec))
     return assemble_service(parts, kafka_bootstrap=kafka_bootstrap, engine=engine, codec=codec,
                             registry=registry, health=health or Health(registry),
                             group_prefix=group_prefix, **consumer_options)

@@ -55,9 +55,8 @@ def make_metrics(registry: CollectorRegistry) -> Metrics:
     )
 
 
-def count_outcomes(metrics: Metrics, weeks: Any) -> Callable[[Sequence[Decided[Any]]], None]:
-    """The pipeline's `on_decided` hook: count each newly decided command once (`weeks`: the
-    reference, whose last batch knows each week's grants)."""
+def count_outcomes(metrics: Metrics) -> Callable[[Sequence[Decided[Any]]], None]:
+    """The pipeline's `on_decided` hook: count each newly decided command once."""
 
     def count(decided: Sequence[Decided[Any]]) -> None:
         tally: Counter[tuple[str, str, str]] = Counter()
@@ -67,8 +66,9 @@ def count_outcomes(metrics: Metrics, weeks: Any) -> Callable[[Sequence[Decided[A
                 data: Any = event.data
                 tally[(outcome.received.command.type, kind,
                        data.reason if kind == "refused" else "")] += 1
-                if kind == "granted":
-                    metrics.granted_days.observe(weeks.granted_days(data.request_id))
+                if kind == "granted":  # the week as it stood when decided, and this grant
+                    week = outcome.state.week
+                    metrics.granted_days.observe(len(week.granted | frozenset(data.days)))
         for labels, n in tally.items():
             metrics.outcomes.labels(*labels).inc(n)
 

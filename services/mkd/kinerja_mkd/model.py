@@ -58,11 +58,6 @@ def evolve(state: RequestState, fact: object) -> RequestState:
     return state
 
 
-def week_of(day: date) -> date:
-    """The Monday of `day`'s week."""
-    return day - timedelta(days=day.weekday())
-
-
 def mondays_of(period: str) -> list[date]:
     """The Mondays of `period` (YYYY-MM): the weeks whose quota is that month's."""
     first = date(int(period[:4]), int(period[5:7]), 1)

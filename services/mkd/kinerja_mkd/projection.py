@@ -86,7 +86,6 @@ class MKDReference:
         self.directory = Directory()
         self.eligibility = Eligibility()
         self.new_facts = NewFacts(codec)
-        self.history = History()
 
     async def read(self, conn: Any, commands: Sequence[Any]) -> BatchWeeks:
         pairs = {(c.actor_nip, c.week_start) for c in commands if isinstance(c, RequestMKD)}
@@ -97,13 +96,8 @@ class MKDReference:
         facts = await self.new_facts.read_new(conn)
         self.directory.add(facts)
         self.eligibility.add(facts)
-        self.history = await read_history(conn, self.codec, {nip for nip, _ in pairs})
-        return BatchWeeks(self.directory, self.eligibility, self.history)
-
-    def granted_days(self, request_id: str) -> int:
-        """How many days the week of `request_id` holds granted, as the last batch left it."""
-        owner = self.history.weeks.get(request_id)
-        return 0 if owner is None else len(self.history.granted_in_week(*owner))
+        history = await read_history(conn, self.codec, {nip for nip, _ in pairs})
+        return BatchWeeks(self.directory, self.eligibility, history)
 
 
 class BatchWeeks:

@@ -20,7 +20,7 @@ from kinerja_events.service import (
 
 from .decider import WorklogDecider, WorklogLimits
 from .handlers import SOURCE, command_models, count_outcomes, make_metrics
-from .projection import WorklogReference, keep_reference_fact
+from .projection import keep_reference_fact, make_reference
 from .queries import create_query_index, http_queries
 
 DEV_GATEWAY_KEY = "kinerja-dev-gateway-key"
@@ -53,12 +53,11 @@ async def build_service(kafka_bootstrap: str, database_url: str, config: Worklog
     await create_reference_table(engine)
     await create_query_index(engine)
     codec = make_codec()
-    reference = WorklogReference(codec)
     parts = ServiceParts(
         name=SOURCE, models=command_models(config.gateway_key),
-        decider=WorklogDecider(config.limits), reference=reference,
+        decider=WorklogDecider(config.limits), reference=make_reference(codec),
         reference_topics=[topics.HR], keep_reference=keep_reference_fact(codec),
-        on_decided=count_outcomes(make_metrics(registry), reference),
+        on_decided=count_outcomes(make_metrics(registry)),
         queries=http_queries(engine, codec,
                              service_database_url(database_url, config.payroll_database)))
     return assemble_service(parts, kafka_bootstrap=kafka_bootstrap, engine=engine, codec=codec,

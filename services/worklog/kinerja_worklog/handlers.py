@@ -18,7 +18,6 @@ from pydantic import TypeAdapter
 from kinerja_events.commands import WorklogCommand
 from kinerja_events.pipeline import CommandModels, Decided
 
-from .projection import WorklogReference
 
 SOURCE = "worklog"
 COMMAND_TYPES = ("LogActivity", "ApproveActivity", "RejectActivity")
@@ -55,22 +54,21 @@ def make_metrics(registry: CollectorRegistry) -> Metrics:
     )
 
 
-def count_outcomes(metrics: Metrics, reference: WorklogReference
-                   ) -> Callable[[Sequence[Decided[Any]]], None]:
+def count_outcomes(metrics: Metrics) -> Callable[[Sequence[Decided[Any]]], None]:
     """The pipeline's `on_decided` hook: count each newly decided command once."""
 
     def count(decided: Sequence[Decided[Any]]) -> None:
         tally: Counter[tuple[str, str, str]] = Counter()
         for outcome in decided:
             command = outcome.received.command
+            logged = outcome.state.logged  # the activity as it stood when decided
             for event in outcome.events:
                 kind = OUTCOMES[event.type]
                 reason = event.data.reason if kind == "refused" else ""  # type: ignore[attr-defined]
                 tally[(command.type, kind, reason)] += 1
-                logged_at = reference.logged_at.pop(command.command_id, None)
-                if kind in ("approved", "rejected") and logged_at is not None:
+                if kind in ("approved", "rejected") and logged is not None:
                     metrics.approval_lag.observe(
-                        max(0.0, (event.occurred_at - logged_at).total_seconds()))
+                        max(0.0, (event.occurred_at - logged.stamp[0]).total_seconds()))
         for labels, n in tally.items():
             metrics.outcomes.labels(*labels).inc(n)
 
