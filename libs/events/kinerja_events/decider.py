@@ -9,7 +9,7 @@ says the stream accepts nothing more (e.g. a closed month).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Generic, Protocol, TypeVar
@@ -56,6 +56,28 @@ class Decider(Protocol, Generic[Cc, E, S]):
     def evolve(self, state: S, event: E) -> S: ...
 
     def is_terminal(self, state: S) -> bool: ...
+
+
+@dataclass(frozen=True)
+class StreamDecider(Generic[C, E, S]):
+    """A `Decider` made of a service's plain functions: `decide(command, received_at, state)`,
+    its initial state and `evolve`; its streams are never closed."""
+
+    decide_at: Callable[[C, datetime, S], list[E]]
+    initial: Callable[[], S]
+    evolve_with: Callable[[S, E], S]
+
+    def initial_state(self) -> S:
+        return self.initial()
+
+    def decide(self, command: Received[C], state: S) -> list[E]:
+        return self.decide_at(command.command, command.received_at, state)
+
+    def evolve(self, state: S, event: E) -> S:
+        return self.evolve_with(state, event)
+
+    def is_terminal(self, state: S) -> bool:
+        return False
 
 
 def fold_state(decider: Decider[Cc, E, S], events: Iterable[E], state: S | None = None) -> S:

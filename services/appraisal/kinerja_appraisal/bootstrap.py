@@ -22,7 +22,7 @@ from kinerja_events.service import (
 )
 from kinerja_events.types import WIB
 
-from .decider import AppraisalDecider, AppraisalLimits
+from .decider import AppraisalLimits, make_decider
 from .handlers import SOURCE, Metrics, command_models, count_outcomes, make_metrics
 from .projection import keep_reference_fact, make_reference
 from .queries import create_query_indexes, http_queries, overdue_count
@@ -92,7 +92,7 @@ async def build_service(kafka_bootstrap: str, database_url: str, config: Apprais
     metrics = make_metrics(registry)
     parts = ServiceParts(
         name=SOURCE, models=command_models(config.gateway_key),
-        decider=AppraisalDecider(config.limits), reference=make_reference(codec),
+        decider=make_decider(config.limits), reference=make_reference(codec),
         reference_topics=[topics.HR], keep_reference=keep_reference_fact(codec),
         on_decided=count_outcomes(metrics),
         queries=http_queries(engine, codec, config.limits),

@@ -24,10 +24,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from kinerja_events.commands import AssignIKP, CompleteIKP, GiveRating
-from kinerja_events.decider import Received
+from kinerja_events.decider import StreamDecider
 from kinerja_events.envelope import NewEvent, caused_by
 from kinerja_events.events import AppraisalRefused, Data, IKPAssigned, IKPCompleted, RatingGiven
 from kinerja_events.hr import Directory
@@ -218,22 +218,8 @@ def refuse(command: AppraisalCommand, reason: str) -> AppraisalRefused:
                             retryable=reasons.is_retryable(reason))
 
 
-@dataclass(frozen=True)
-class AppraisalDecider:
+def make_decider(limits: AppraisalLimits) -> StreamDecider[Any, NewEvent, AppraisalState]:
     """The appraisal rules as the pipeline's `Decider`: state is a stream folded, with the HR
     directory attached; time is the command's record timestamp."""
-
-    limits: AppraisalLimits = AppraisalLimits()
-
-    def initial_state(self) -> AppraisalState:
-        return empty_state()
-
-    def decide(self, command: Received[AppraisalCommand], state: AppraisalState
-               ) -> list[NewEvent]:
-        return decide(command.command, command.received_at, state, self.limits)
-
-    def evolve(self, state: AppraisalState, event: object) -> AppraisalState:
-        return evolve(state, event)
-
-    def is_terminal(self, state: AppraisalState) -> bool:
-        return False
+    return StreamDecider(lambda command, received_at, state: decide(command, received_at, state,
+                                                                   limits), empty_state, evolve)

@@ -17,7 +17,7 @@ from kinerja_events.service import (
     CommandService, ServiceParts, assemble_service, open_service_database,
 )
 
-from .decider import MKDDecider
+from .decider import make_decider
 from .handlers import SOURCE, command_models, count_outcomes, count_revocations, make_metrics
 from .projection import MKDReference, create_mkd_index, keep_reference_fact
 from .queries import http_queries
@@ -52,7 +52,7 @@ async def build_service(kafka_bootstrap: str, database_url: str, config: MKDConf
     reference = MKDReference(codec)
     metrics = make_metrics(registry)
     parts = ServiceParts(
-        name=SOURCE, models=command_models(config.gateway_key), decider=MKDDecider(),
+        name=SOURCE, models=command_models(config.gateway_key), decider=make_decider(),
         reference=reference, reference_topics=[topics.HR, topics.PAYROLL],
         keep_reference=keep_reference_fact(codec, lambda revoked: count_revocations(
             metrics, revoked)),

@@ -17,12 +17,11 @@ denies with a reason. A request is decided once.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from kinerja_events.commands import DecideMKD, RequestMKD
-from kinerja_events.decider import Received
+from kinerja_events.decider import StreamDecider
 from kinerja_events.envelope import NewEvent, caused_by
 from kinerja_events.events import Data, MKDDenied, MKDGranted, MKDRefused, MKDRequested
 from kinerja_events.hr import Directory
@@ -139,19 +138,7 @@ def refuse(command: MKDCommand, reason: str) -> MKDRefused:
                       reason=reason, retryable=reasons.is_retryable(reason))
 
 
-@dataclass(frozen=True)
-class MKDDecider:
+def make_decider() -> StreamDecider[Any, NewEvent, RequestState]:
     """The MKD rules as the pipeline's `Decider`: state is a request's stream folded, with the
     directory and the week attached; time is the command's record timestamp."""
-
-    def initial_state(self) -> RequestState:
-        return empty_state()
-
-    def decide(self, command: Received[MKDCommand], state: RequestState) -> list[NewEvent]:
-        return decide(command.command, command.received_at, state)
-
-    def evolve(self, state: RequestState, event: object) -> RequestState:
-        return evolve(state, event)
-
-    def is_terminal(self, state: RequestState) -> bool:
-        return False
+    return StreamDecider(decide, empty_state, evolve)

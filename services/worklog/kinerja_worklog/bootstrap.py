@@ -18,7 +18,7 @@ from kinerja_events.service import (
     CommandService, ServiceParts, assemble_service, open_service_database,
 )
 
-from .decider import WorklogDecider, WorklogLimits
+from .decider import WorklogLimits, make_decider
 from .handlers import SOURCE, command_models, count_outcomes, make_metrics
 from .projection import keep_reference_fact, make_reference
 from .queries import create_query_index, http_queries
@@ -55,7 +55,7 @@ async def build_service(kafka_bootstrap: str, database_url: str, config: Worklog
     codec = make_codec()
     parts = ServiceParts(
         name=SOURCE, models=command_models(config.gateway_key),
-        decider=WorklogDecider(config.limits), reference=make_reference(codec),
+        decider=make_decider(config.limits), reference=make_reference(codec),
         reference_topics=[topics.HR], keep_reference=keep_reference_fact(codec),
         on_decided=count_outcomes(make_metrics(registry)),
         queries=http_queries(engine, codec,

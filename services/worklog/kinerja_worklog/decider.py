@@ -21,10 +21,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from kinerja_events.commands import ApproveActivity, LogActivity, RejectActivity
-from kinerja_events.decider import Received
+from kinerja_events.decider import StreamDecider
 from kinerja_events.envelope import NewEvent, caused_by
 from kinerja_events.events import (
     ActivityApproved,
@@ -155,22 +155,8 @@ def refuse(command: WorklogCommand, reason: str) -> ActivityRefused:
                            reason=reason, retryable=reasons.is_retryable(reason))
 
 
-@dataclass(frozen=True)
-class WorklogDecider:
-    """The worklog rules as the pipeline's `Decider`: state is an activity's stream folded,
-    with the HR directory attached; time is the command's record timestamp."""
-
-    limits: WorklogLimits = WorklogLimits()
-
-    def initial_state(self) -> ActivityState:
-        return empty_state()
-
-    def decide(self, command: Received[WorklogCommand], state: ActivityState
-               ) -> list[NewEvent]:
-        return decide(command.command, command.received_at, state, self.limits)
-
-    def evolve(self, state: ActivityState, event: object) -> ActivityState:
-        return evolve(state, event)
-
-    def is_terminal(self, state: ActivityState) -> bool:
-        return False
+def make_decider(limits: WorklogLimits) -> StreamDecider[Any, NewEvent, ActivityState]:
+    """The worklog rules as the pipeline's `Decider`: state is a stream folded, with the HR
+    directory attached; time is the command's record timestamp."""
+    return StreamDecider(lambda command, received_at, state: decide(command, received_at, state,
+                                                                   limits), empty_state, evolve)
