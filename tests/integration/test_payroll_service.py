@@ -356,3 +356,26 @@ async def test_poison_on_every_fact_topic_leaves_the_facts_beside_it_stored_and_
 def refused_count(registry, reason: str) -> float:
     return registry.get_sample_value("kinerja_inbox_refused_total",
                                      {"consumer": "payroll-facts", "reason": reason}) or 0
+
+
+async def test_every_close_tried_is_counted_with_its_outcome_and_duration(payroll):
+    """Closes run in other processes (`kinerja payroll close`): the service counts them from
+    `close_attempts`, each once."""
+    from kinerja_payroll.ledger import CloseCounter
+    from kinerja_events.observability import make_registry
+    from kinerja_payroll.tables import close_attempts
+
+    async with payroll.engine.connect() as conn:
+        tried: dict[str, int] = {}
+        for row in (await conn.execute(select(close_attempts.c.outcome))).all():
+            tried[row.outcome] = tried.get(row.outcome, 0) + 1
+    assert tried.get("closed", 0) >= 2 and tried.get("refused", 0) >= 1
+    registry = make_registry()
+    counter = CloseCounter(payroll.engine, registry)
+    await counter.count_new()
+    await counter.count_new()  # nothing counted twice
+    value = registry.get_sample_value
+    for outcome in ("closed", "refused", "already_closed"):
+        assert value("kinerja_payroll_closes_total", {"outcome": outcome}) == tried.get(outcome, 0)
+    assert value("kinerja_payroll_close_seconds_count") == tried["closed"]
+    assert value("kinerja_payroll_close_seconds_sum") > 0

@@ -95,6 +95,7 @@ class Health:
 
     def __init__(self, registry: CollectorRegistry | None = None):
         self.states: dict[tuple[str, str], DependencyState] = {}
+        self.vitals: dict[str, Any] = {}  # service -> its latest `vitals.Vitals`
         self._up, self._retries = (None, None) if registry is None else _metrics(registry)
 
     def watch(self, service: str, dependency: str) -> None:
@@ -125,6 +126,10 @@ class Health:
             self._up.labels(service, dependency).set(1)
         return state
 
+    def show_vitals(self, service: str, vitals: Any) -> None:
+        """Report `service`'s latest vitals (lag, outbox backlog, dead letters)."""
+        self.vitals[service] = vitals
+
     def is_up(self) -> bool:
         """True when every watched dependency is reachable."""
         return all(state.up for state in self.states.values())
@@ -137,6 +142,8 @@ class Health:
                 "up": state.up, "since": state.since.isoformat(),
                 **({"error": state.error, "retries": state.retries} if not state.up else {}),
             }
+        for service, vitals in self.vitals.items():
+            services.setdefault(service, {}).update(vitals.as_json())
         down = sorted(f"{s}/{d}" for (s, d), state in self.states.items() if not state.up)
         return {"status": "ok" if not down else "degraded", "down": down, "services": services}
 

@@ -20,6 +20,7 @@ from .outbox import OutboxRelay, make_producer
 from .pipeline import CommandConsumer, CommandModels, CommandPipeline, Decided
 from .resilience import Health
 from .settings import EMBEDDED_FETCH_MAX_WAIT_MS
+from .vitals import VitalsSampler
 
 log = structlog.get_logger("kinerja.service")
 
@@ -112,6 +113,11 @@ def assemble_service(parts: ServiceParts, *, kafka_bootstrap: str, engine: Any, 
     subscribe_inbox(broker, *parts.reference_topics, consumer=f"{group_prefix}-reference",
                     engine=engine, effect=parts.keep_reference, codec=codec, registry=registry,
                     health=health, **consumer_options)
+    sampler = VitalsSampler(service=parts.name, engine=engine, bootstrap=kafka_bootstrap,
+                            groups={f"{group_prefix}-commands": [commands.topic],
+                                    f"{group_prefix}-reference": list(parts.reference_topics)},
+                            registry=registry, health=health)
     return CommandService(name=parts.name, engine=engine, broker=broker, commands=commands,
                           relay=relay, producer=producer, pipeline=pipeline, health=health,
-                          queries=parts.queries, background=parts.background)
+                          queries=parts.queries,
+                          background=[*parts.background, sampler.run_forever])

@@ -29,6 +29,8 @@ from .queries import create_query_indexes, http_queries, overdue_count
 
 DEV_GATEWAY_KEY = "kinerja-dev-gateway-key"
 DATABASE = "appraisal"
+# What its consumer groups (`<group prefix>-<part>`) read.
+CONSUMES = {"commands": [topics.commands_topic("appraisal")], "reference": [topics.HR]}
 log = structlog.get_logger("kinerja.appraisal")
 
 
@@ -93,7 +95,7 @@ async def build_service(kafka_bootstrap: str, database_url: str, config: Apprais
     parts = ServiceParts(
         name=SOURCE, models=command_models(config.gateway_key),
         decider=make_decider(config.limits), reference=make_reference(codec),
-        reference_topics=[topics.HR], keep_reference=keep_reference_fact(codec),
+        reference_topics=CONSUMES["reference"], keep_reference=keep_reference_fact(codec),
         on_decided=count_outcomes(metrics),
         queries=http_queries(engine, codec, config.limits),
         background=[refresh_overdue(engine, metrics, config.overdue_refresh_s)])

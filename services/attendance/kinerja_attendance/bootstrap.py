@@ -24,6 +24,9 @@ from .projection import AttendanceReference, create_tables, keep_reference_fact
 DEV_GATEWAY_KEY = "kinerja-dev-gateway-key"
 DEV_HR_KEY = "kinerja-dev-hr-key"
 DATABASE = "attendance"
+# What its consumer groups (`<group prefix>-<part>`) read.
+CONSUMES = {"commands": [topics.commands_topic("attendance")],
+            "reference": [topics.HR, topics.MKD]}
 
 
 @dataclass(frozen=True)
@@ -74,7 +77,7 @@ async def build_service(kafka_bootstrap: str, database_url: str, config: Attenda
     parts = ServiceParts(
         name=SOURCE, models=command_models(config.keys),
         decider=AttendanceDecider(config.limits), reference=AttendanceReference(codec),
-        reference_topics=[topics.HR, topics.MKD], keep_reference=keep_reference_fact,
+        reference_topics=CONSUMES["reference"], keep_reference=keep_reference_fact,
         on_decided=count_outcomes(make_metrics(registry)), cache_size=config.stream_cache_size)
     return assemble_service(parts, kafka_bootstrap=kafka_bootstrap, engine=engine, codec=codec,
                             registry=registry, health=health or Health(registry),

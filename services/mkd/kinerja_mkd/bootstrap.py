@@ -24,6 +24,9 @@ from .queries import http_queries
 
 DEV_GATEWAY_KEY = "kinerja-dev-gateway-key"
 DATABASE = "mkd"
+# What its consumer groups (`<group prefix>-<part>`) read.
+CONSUMES = {"commands": [topics.commands_topic("mkd")],
+            "reference": [topics.HR, topics.PAYROLL]}
 
 
 @dataclass(frozen=True)
@@ -53,7 +56,7 @@ async def build_service(kafka_bootstrap: str, database_url: str, config: MKDConf
     metrics = make_metrics(registry)
     parts = ServiceParts(
         name=SOURCE, models=command_models(config.gateway_key), decider=make_decider(),
-        reference=reference, reference_topics=[topics.HR, topics.PAYROLL],
+        reference=reference, reference_topics=CONSUMES["reference"],
         keep_reference=keep_reference_fact(codec, lambda revoked: count_revocations(
             metrics, revoked)),
         on_decided=count_outcomes(metrics), queries=http_queries(engine, codec))

@@ -19,9 +19,10 @@ from kinerja_events.inbox import subscribe_inbox
 from kinerja_events.outbox import OutboxRelay, make_producer
 from kinerja_events.resilience import Health
 from kinerja_events.settings import EMBEDDED_FETCH_MAX_WAIT_MS
+from kinerja_events.vitals import VitalsSampler
 
 from .intake import keep_facts
-from .ledger import RuleFile
+from .ledger import CloseCounter, RuleFile
 from .projection import ProjectionKeeper
 from .rules import default_rules_bytes
 from .tables import create_tables
@@ -29,6 +30,8 @@ from .tables import create_tables
 log = structlog.get_logger("kinerja.payroll")
 
 DATABASE = "payroll"
+# What its consumer groups (`<group prefix>-<part>`) read.
+CONSUMES = {"facts": list(topics.FACT_TOPICS)}
 
 
 @dataclass(frozen=True)
@@ -57,8 +60,10 @@ class PayrollService:
     """A running payroll service: its fact consumer, projection keeper and outbox relay."""
 
     def __init__(self, *, engine: Any, broker: Any, relay: OutboxRelay, producer: Any,
-                 keeper: ProjectionKeeper):
+                 keeper: ProjectionKeeper, sampler: VitalsSampler, closes: CloseCounter):
         self.engine = engine
+        self.sampler = sampler
+        self.closes = closes
         self.broker = broker
         self.relay = relay
         self.producer = producer
@@ -72,6 +77,8 @@ class PayrollService:
         self._tasks = [
             asyncio.create_task(self.relay.run_forever(), name="payroll-relay"),
             asyncio.create_task(self.keeper.run_forever(), name="payroll-projection"),
+            asyncio.create_task(self.sampler.run_forever(), name="payroll-vitals"),
+            asyncio.create_task(self.closes.run_forever(), name="payroll-closes"),
         ]
         log.info("payroll_started")
 
@@ -108,11 +115,14 @@ async def build_service(kafka_bootstrap: str, database_url: str, config: Payroll
     health = health or Health(registry)
     engine = await open_database(database_url)
     broker = KafkaBroker(kafka_bootstrap, logger=None)
-    subscribe_inbox(broker, *topics.FACT_TOPICS, consumer=f"{group_prefix}-facts",
+    subscribe_inbox(broker, *CONSUMES["facts"], consumer=f"{group_prefix}-facts",
                     engine=engine, batch_effect=keep_facts, codec=make_codec(), registry=registry,
                     health=health, **consumer_options)
     producer = make_producer(kafka_bootstrap)
     relay = OutboxRelay(engine, producer, registry=registry, health=health, service="payroll")
     keeper = ProjectionKeeper(engine, config.rule_file().rules, registry)
+    sampler = VitalsSampler(service="payroll", engine=engine, bootstrap=kafka_bootstrap,
+                            groups={f"{group_prefix}-{part}": t for part, t in CONSUMES.items()},
+                            registry=registry, health=health)
     return PayrollService(engine=engine, broker=broker, relay=relay, producer=producer,
-                          keeper=keeper)
+                          keeper=keeper, sampler=sampler, closes=CloseCounter(engine, registry))

@@ -3,10 +3,15 @@ adjustments, in one transaction; and reading back what was closed."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import time
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
@@ -20,7 +25,9 @@ from .closing import (
 from .facts import Facts, build_facts
 from .fold import IncompleteFacts, compute_period, index_facts
 from .rules import RuleSet, parse_rules
-from .tables import adjustments, closes, facts, results
+from .tables import adjustments, close_attempts, closes, facts, results
+
+CLOSE_OUTCOMES = ("closed", "refused", "already_closed")
 
 
 @dataclass(frozen=True)
@@ -37,6 +44,25 @@ class RuleFile:
 
 async def close_period(engine: AsyncEngine, store: PostgresEventStore, period: str,
                        rule_file: RuleFile, closed_at: datetime) -> Close:
+    """`close_once`, with the attempt, its outcome and its duration kept in `close_attempts`."""
+    started = time.perf_counter()
+    outcome = "refused"
+    try:
+        close = await close_once(engine, store, period, rule_file, closed_at)
+        outcome = "closed"
+        return close
+    except AlreadyClosed:
+        outcome = "already_closed"
+        raise
+    finally:
+        with contextlib.suppress(Exception):  # the close stands even if this note is lost
+            async with engine.begin() as conn:
+                await conn.execute(close_attempts.insert().values(
+                    period=period, outcome=outcome, seconds=time.perf_counter() - started))
+
+
+async def close_once(engine: AsyncEngine, store: PostgresEventStore, period: str,
+                     rule_file: RuleFile, closed_at: datetime) -> Close:
     """Close `period` from every fact recorded so far, in one transaction.
 
     Closes are serialised by a table lock. The cut-off is fixed by stamping every fact not yet
@@ -150,3 +176,40 @@ async def record_close(conn: AsyncConnection, close: Close, seq: int, rule_file:
              "data": r.tpp, "mkd_days_per_week": r.mkd_days_per_week} for r in close.results])
     if close.adjustments:
         await conn.execute(insert(adjustments), [a.model_dump() for a in close.adjustments])
+
+
+class CloseCounter:
+    """Counts the closes tried against payroll's database (by the CLI or any other process) into
+    `kinerja_payroll_closes_total{outcome}` and `kinerja_payroll_close_seconds`: every few
+    seconds it reads the attempts it has not counted yet."""
+
+    def __init__(self, engine: AsyncEngine, registry: CollectorRegistry, every: float = 5.0):
+        self.engine = engine
+        self.every = every
+        self.seen = 0
+        self.closes = Counter("kinerja_payroll_closes", "Month closes tried, by outcome",
+                              ["outcome"], registry=registry)
+        self.seconds = Histogram("kinerja_payroll_close_seconds", "Time a close took",
+                                 registry=registry,
+                                 buckets=(0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120))
+        for outcome in CLOSE_OUTCOMES:
+            self.closes.labels(outcome)
+
+    async def run_forever(self) -> None:
+        while True:
+            with contextlib.suppress(Exception):  # the database down: /health says so
+                await self.count_new()
+            await asyncio.sleep(self.every)
+
+    async def count_new(self) -> None:
+        """Count the attempts recorded since the last call."""
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(
+                select(close_attempts.c.id, close_attempts.c.outcome, close_attempts.c.seconds)
+                .where(close_attempts.c.id > self.seen).order_by(close_attempts.c.id))).all()
+        for row in rows:
+            outcome = row.outcome if row.outcome in CLOSE_OUTCOMES else "refused"
+            self.closes.labels(outcome).inc()
+            if outcome == "closed":
+                self.seconds.observe(row.seconds)
+            self.seen = row.id

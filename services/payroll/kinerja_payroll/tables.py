@@ -8,12 +8,14 @@
 - `results`: the frozen `TPPCalculated` data of each close.
 - `adjustments`: every `TPPAdjusted` paid.
 - `projection`: the open months' current figures, per employee.
+- `close_attempts`: every close tried (by whichever process), its outcome and duration, which
+  the service turns into `kinerja_payroll_closes_total` and `kinerja_payroll_close_seconds`.
 """
 
 from __future__ import annotations
 
 from sqlalchemy import (
-    BigInteger, Boolean, Column, DateTime, Identity, Integer, LargeBinary, MetaData,
+    BigInteger, Boolean, Column, DateTime, Float, Identity, Integer, LargeBinary, MetaData,
     PrimaryKeyConstraint, Table, Text, Uuid, func,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -72,6 +74,15 @@ projection = Table(
     Column("data", JSONB, nullable=False),
     Column("computed_at", DateTime(timezone=True), nullable=False),
     PrimaryKeyConstraint("period", "nip"),
+)
+
+close_attempts = Table(
+    "close_attempts", metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("period", Text, nullable=False),
+    Column("outcome", Text, nullable=False),  # closed | refused | already_closed
+    Column("seconds", Float, nullable=False),
+    Column("attempted_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
 

@@ -25,6 +25,8 @@ from .queries import create_query_index, http_queries
 
 DEV_GATEWAY_KEY = "kinerja-dev-gateway-key"
 DATABASE = "worklog"
+# What its consumer groups (`<group prefix>-<part>`) read.
+CONSUMES = {"commands": [topics.commands_topic("worklog")], "reference": [topics.HR]}
 
 
 @dataclass(frozen=True)
@@ -56,7 +58,7 @@ async def build_service(kafka_bootstrap: str, database_url: str, config: Worklog
     parts = ServiceParts(
         name=SOURCE, models=command_models(config.gateway_key),
         decider=make_decider(config.limits), reference=make_reference(codec),
-        reference_topics=[topics.HR], keep_reference=keep_reference_fact(codec),
+        reference_topics=CONSUMES["reference"], keep_reference=keep_reference_fact(codec),
         on_decided=count_outcomes(make_metrics(registry)),
         queries=http_queries(engine, codec,
                              service_database_url(database_url, config.payroll_database)))
