@@ -235,6 +235,7 @@ def subscribe_inbox(
     decoder = codec or make_codec()
     health = health or Health(registry)
     health.watch(consumer, POSTGRESQL)
+    refused_counter(registry)  # exposed from the start, so dashboards see it before a refusal
     options.setdefault("auto_offset_reset", "earliest")
     options.setdefault("max_records", DEFAULT_BATCH)
 
