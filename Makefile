@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 
 ## run: start the platform on the embedded default (PostgreSQL + Tansu) with a demo organisation
 run: $(STAMP)
-	$(BIN)/kinerja run --demo
+	$(BIN)/kinerja demo
 
 ## test: run the whole test suite (unit, integration, end to end)
 test: $(STAMP)

@@ -14,13 +14,20 @@ from collections.abc import Sequence
 # subcommand -> (module providing `add_commands(parser)`, help line)
 SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "run": ("kinerja_cli.run", "run the platform (embedded PostgreSQL and broker by default)"),
+    "demo": ("kinerja_cli.drive", "run the platform with the demo organisation's last two "
+                                  "months (make run)"),
+    "gateway": ("kinerja_cli.gateway", "send one signed command as the mobile gateway does"),
     "payroll": ("kinerja_payroll.cli", "TPP: compute, explain, close, verify"),
     "attendance": ("kinerja_attendance.cli", "the attendance service (K-MOB presensi)"),
     "worklog": ("kinerja_worklog.cli", "the worklog service (daily activities, approvals)"),
     "appraisal": ("kinerja_appraisal.cli", "the appraisal service (360° ratings, IKP)"),
     "mkd": ("kinerja_mkd.cli", "the MKD service (work from anywhere: requests, grants)"),
+    "status": ("kinerja_cli.status", "every service's health: database, broker, lag, backlog"),
     "deadletters": ("kinerja_cli.deadletters", "messages a service parked: list, show, replay"),
     "topics": ("kinerja_cli.topics", "create the Kafka topics (for a real cluster)"),
+    "audit": ("kinerja_cli.audit", "the whole history for auditors: export, verify a closed month"),
+    "hr": ("kinerja_cli.hrimport", "HR reference data: import an org chart (CSV or JSON)"),
+    "docs": ("kinerja_cli.asyncapi", "documentation: generate the AsyncAPI documents"),
 }
 
 

@@ -1,5 +1,6 @@
-"""`kinerja run --demo`: the whole platform in one process, seeded, attachable, and stopped
-cleanly by SIGTERM (no PostgreSQL or broker left behind)."""
+"""`kinerja demo` (what `make run` starts): the demo organisation's two months driven through all
+five services by the simulated gateway, closed, audited from `kinerja audit export`, observable
+on `/metrics` and `/health`, attachable, and stopped cleanly by SIGTERM."""
 
 from __future__ import annotations
 
@@ -18,16 +19,14 @@ from datetime import date, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
 
-from kinerja_cli.run import SEEDED_LINE, demo_event_id, demo_seed, previous_period
-from kinerja_events.db import events, make_engine
+from kinerja_cli.drive import demo_periods
+from kinerja_cli.run import READY_LINE
 from kinerja_events.embedded import (
     ENDPOINTS_FILE,
     PlatformNotRunning,
     attach_endpoints,
     free_port,
-    wait_for_broker,
 )
 from kinerja_events.settings import Settings
 from kinerja_events.types import WIB
@@ -35,30 +34,40 @@ from kinerja_events.types import WIB
 pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[2]
-SEED_TIMEOUT = 150.0  # a stuck-detector, not a speed target (seeding takes ~20 s here)
-STOP_TIMEOUT = 20.0
+DEMO_TIMEOUT = 400.0  # a stuck-detector, not a speed target (about 70 s here)
+STOP_TIMEOUT = 30.0
+STAFF = "2"  # staff per section: a 40-person OPD keeps the test short
 
 
-def test_the_demo_month_is_the_calendar_month_before_today() -> None:
-    assert previous_period(date(2026, 11, 22)) == "2026-10"
-    assert previous_period(date(2026, 1, 1)) == "2025-12"
-    assert previous_period(date(2026, 3, 31)) == "2026-02"
+def test_the_demo_months_are_the_two_before_today() -> None:
+    assert demo_periods(date(2026, 11, 22)) == ["2026-09", "2026-10"]
+    assert demo_periods(date(2026, 1, 1)) == ["2025-11", "2025-12"]
+    assert demo_periods(date(2026, 3, 31)) == ["2026-01", "2026-02"]
 
 
-def test_demo_event_ids_are_the_same_on_every_run() -> None:
-    assert demo_event_id("hr", "office:GS", 1) == demo_event_id("hr", "office:GS", 1)
-    assert demo_event_id("hr", "office:GS", 1) != demo_event_id("hr", "office:GS", 2)
+def test_each_demo_month_sends_the_same_commands_on_every_run_and_others_than_its_neighbour(
+        ) -> None:
+    from kinerja_cli.demo import build_organisation, simulate_month
+
+    org = build_organisation(2)
+
+    def ids(period: str) -> set:
+        return {s.command.command_id for day in simulate_month(org, period) for w in day.waves
+                for s in w.sends}
+
+    assert ids("2026-10") == ids("2026-10")
+    assert not ids("2026-09") & ids("2026-10")
 
 
-def test_each_demo_month_has_its_own_command_ids() -> None:
-    from kinerja_cli.demo import demo_people, simulate_month
+def test_the_demo_organisation_is_an_opd_of_over_200_in_four_levels() -> None:
+    from kinerja_cli.demo import build_organisation
 
-    people = demo_people()
-    ids = {period: {c.command_id for c in simulate_month(people, period, demo_seed(period)).commands}
-           for period in ("2026-09", "2026-10")}
-    assert ids["2026-10"] == {c.command_id for c in simulate_month(
-        people, "2026-10", demo_seed("2026-10")).commands}
-    assert not ids["2026-09"] & ids["2026-10"]
+    org = build_organisation()
+    assert len(org.people) >= 200
+    levels = {p.position_code for p in org.people}
+    assert {"KADIS", "KABID", "KASUBBAG"} <= levels
+    assert any(p.position.mobile for p in org.people)
+    assert any(p.position.public_service for p in org.people)
 
 
 async def test_attaching_without_a_running_platform_says_how_to_start_it() -> None:
@@ -82,30 +91,41 @@ def data_dir() -> Iterator[Path]:
     shutil.rmtree(path, ignore_errors=True)
 
 
-def start_platform(data_dir: Path, metrics_port: int) -> subprocess.Popen[bytes]:
-    """`kinerja run --demo` on the embedded default under `data_dir`; stdout to out.log."""
+def environment(data_dir: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
            if k not in ("KINERJA_KAFKA", "KINERJA_DATABASE_URL")}
-    env.update(KINERJA_DATA_DIR=str(data_dir), KINERJA_METRICS_PORT=str(metrics_port))
+    env.update(KINERJA_DATA_DIR=str(data_dir), **extra)
+    return env
+
+
+def start_demo(data_dir: Path, metrics_port: int) -> subprocess.Popen[bytes]:
+    """`kinerja demo` on the embedded default under `data_dir`; stdout to out.log."""
     with open(data_dir / "out.log", "wb") as out, open(data_dir / "err.log", "wb") as err:
-        return subprocess.Popen([sys.executable, "-m", "kinerja_cli.main", "run", "--demo"],
-                                cwd=REPO, env=env, stdout=out, stderr=err,
-                                stdin=subprocess.DEVNULL)
+        return subprocess.Popen(
+            [sys.executable, "-m", "kinerja_cli.main", "demo", "--staff-per-section", STAFF],
+            cwd=REPO, env=environment(data_dir, KINERJA_METRICS_PORT=str(metrics_port)),
+            stdout=out, stderr=err, stdin=subprocess.DEVNULL)
 
 
 async def wait_for_line(process: subprocess.Popen[bytes], log: Path, text: str,
-                        timeout: float) -> str:
-    """The first line of `log` containing `text`; fails if the process exits first."""
+                        timeout: float) -> None:
+    """Until `log` has a line containing `text`; fails if the process exits first."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        for line in log.read_text(errors="replace").splitlines():
-            if text in line:
-                return line
+        if text in log.read_text(errors="replace"):
+            return
         if process.poll() is not None:
-            pytest.fail(f"kinerja run exited with {process.returncode}:\n"
+            pytest.fail(f"kinerja demo exited with {process.returncode}:\n"
                         f"{(log.parent / 'err.log').read_text(errors='replace')[-3000:]}")
-        await asyncio.sleep(0.2)
+        await asyncio.sleep(0.5)
     pytest.fail(f"no {text!r} in {log} after {timeout}s")
+
+
+def run_cli(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """A `kinerja` command attached to the platform running under `data_dir`."""
+    return subprocess.run([sys.executable, "-m", "kinerja_cli.main", *args], cwd=REPO,
+                          env=environment(data_dir), capture_output=True, text=True,
+                          timeout=120)
 
 
 def processes_mentioning(*needles: str) -> list[str]:
@@ -124,63 +144,80 @@ def processes_mentioning(*needles: str) -> list[str]:
     return found
 
 
-def run_cli(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """A `kinerja` admin command attached to the platform running under `data_dir`."""
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("KINERJA_KAFKA", "KINERJA_DATABASE_URL")}
-    env["KINERJA_DATA_DIR"] = str(data_dir)
-    return subprocess.run([sys.executable, "-m", "kinerja_cli.main", *args], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=60)
+def scrape(port: int, path: str) -> str:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=30) as response:
+        return response.read().decode()
 
 
-def demo_size(seeded_line: str) -> int:
-    """The employee count in the seeded line ("Demo seeded: 8 employees, ...")."""
-    return int(seeded_line.split(SEEDED_LINE + ": ", 1)[1].split(" employees", 1)[0])
+def sample(metrics: str, name: str, **labels: str) -> float:
+    """The sum of `name`'s samples whose labels include `labels`."""
+    total = 0.0
+    for line in metrics.splitlines():
+        if not line.startswith(name + "{") and not line.startswith(name + " "):
+            continue
+        head, _, value = line.rpartition(" ")
+        if all(f'{k}="{v}"' in head for k, v in labels.items()):
+            total += float(value)
+    return total
 
 
-async def count_events(database_url: str) -> int:
-    """Rows in the event table of the database at `database_url`."""
-    engine = make_engine(database_url)
-    try:
-        async with engine.connect() as conn:
-            return int((await conn.execute(select(func.count()).select_from(events))).scalar_one())
-    finally:
-        await engine.dispose()
-
-
-async def test_kinerja_run_demo_seeds_is_attachable_and_stops_cleanly_on_sigterm(
-        data_dir: Path) -> None:
+async def test_the_demo_closes_two_months_that_the_audit_export_reproduces(data_dir: Path
+                                                                           ) -> None:
     metrics_port = free_port()
-    process = start_platform(data_dir, metrics_port)
+    last = demo_periods(datetime.now(WIB).date())[-1]
+    process = start_demo(data_dir, metrics_port)
     try:
-        seeded = await wait_for_line(process, data_dir / "out.log", SEEDED_LINE, SEED_TIMEOUT)
-        assert "CheckedIn" in seeded
+        await wait_for_line(process, data_dir / "out.log", READY_LINE, DEMO_TIMEOUT)
+        out = (data_dir / "out.log").read_text()
+        assert f"TPP {last} per unit (closed):" in out
+        assert "Top 5" in out and "Bottom 5" in out and "MKD earned for" in out
+        assert "Bidang Pengawasan" in out and "TOTAL" in out
+
+        # The closed month, as the payroll office sees it, is what the audit export computes.
+        shown = await asyncio.to_thread(run_cli, data_dir, "payroll", "show", last, "--json")
+        assert shown.returncode == 0, shown.stderr
+        closed = {row["nip"]: row["total_rupiah"] for row in map(json.loads,
+                                                                  shown.stdout.splitlines())}
+        history = data_dir / "history.jsonl"
+        exported = await asyncio.to_thread(run_cli, data_dir, "audit", "export", "--out",
+                                           str(history))
+        assert exported.returncode == 0, exported.stderr
+        computed = await asyncio.to_thread(run_cli, data_dir, "payroll", "compute", "--events",
+                                           str(history), "--period", last)
+        assert computed.returncode == 0, computed.stderr
+        assert {row["nip"]: row["total_rupiah"] for row in map(
+            json.loads, computed.stdout.splitlines())} == closed
+        sources = {json.loads(line)["source"] for line in history.read_text().splitlines()}
+        assert sources == {"hr", "attendance", "worklog", "appraisal", "mkd", "payroll"}
+        verified = await asyncio.to_thread(run_cli, data_dir, "audit", "verify", last,
+                                           "--events", str(history))
+        assert verified.returncode == 0 and "MATCH" in verified.stdout, verified.stdout
+
+        # What the demo did shows in /metrics and /health.
+        metrics = await asyncio.to_thread(scrape, metrics_port, "/metrics")
+        for service in ("attendance", "worklog", "appraisal", "mkd"):
+            assert sample(metrics, "kinerja_commands_total", service=service,
+                          outcome="accepted") > 0, service
+        assert sample(metrics, "kinerja_outbox_published_total") > 0
+        assert sample(metrics, "kinerja_payroll_facts_folded_total") > 0
+        deadline = time.monotonic() + 30  # the close counter reads every few seconds
+        while sample(metrics, "kinerja_payroll_closes_total", outcome="closed") < 2:
+            assert time.monotonic() < deadline, "the two closes were not counted"
+            await asyncio.sleep(1)
+            metrics = await asyncio.to_thread(scrape, metrics_port, "/metrics")
+        assert sample(metrics, "kinerja_payroll_close_seconds_count") >= 2
+        health = json.loads(await asyncio.to_thread(scrape, metrics_port, "/health"))
+        assert health["status"] == "ok"
+        for service in ("attendance", "worklog", "appraisal", "mkd", "payroll"):
+            assert {"consumer_lag", "outbox_backlog", "dead_letters"} <= set(
+                health["services"][service]), service
+
+        status = await asyncio.to_thread(run_cli, data_dir, "status")
+        assert status.returncode == 0, status.stderr
+        for service in ("attendance", "worklog", "appraisal", "mkd", "payroll"):
+            assert f"\n{service}" in status.stdout
 
         endpoints = await attach_endpoints(Settings(data_dir=data_dir))
-        assert endpoints.infra is None
-        await wait_for_broker(endpoints.kafka_bootstrap, timeout=5)
-        assert await count_events(endpoints.database_url("attendance")) > 0
-        with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics") as response:
-            assert b"kinerja_attendance_checks_total" in response.read()
-
-        # Seeded means payroll already holds and projects the whole demo month.
-        period = previous_period(datetime.now(WIB).date())
-        preview = await asyncio.to_thread(run_cli, data_dir, "payroll", "preview", period,
-                                          "--json")
-        assert preview.returncode == 0, preview.stderr
-        assert "not in this projection yet" not in preview.stderr
-        lines = [json.loads(line) for line in preview.stdout.splitlines()]
-        assert len(lines) == demo_size(seeded)
-        assert all(line["name"] and line["unit"] == "Biro Organisasi" for line in lines)
-        table = await asyncio.to_thread(run_cli, data_dir, "payroll", "show", period)
-        assert table.returncode == 0, table.stderr
-        assert f"TPP {period} (open: projected so far)" in table.stdout
-        assert f"{demo_size(seeded)} employees" in table.stdout
-        assert "Ir. Bambang Sutrisno" in table.stdout  # names, not only NIPs
-        with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/health") as response:
-            health = json.loads(response.read())
-        assert health["status"] == "ok" and {"attendance", "payroll"} <= set(health["services"])
-
         process.send_signal(signal.SIGTERM)
         returncode = await asyncio.to_thread(process.wait, STOP_TIMEOUT)
     finally:
@@ -189,6 +226,7 @@ async def test_kinerja_run_demo_seeds_is_attachable_and_stops_cleanly_on_sigterm
             process.wait()
 
     assert returncode == 0
+    assert "Traceback" not in (data_dir / "err.log").read_text()
     assert not (data_dir / ENDPOINTS_FILE).exists()
     broker_port = endpoints.kafka_bootstrap.rpartition(":")[2]
     assert processes_mentioning(str(data_dir / "pg"), f"127.0.0.1:{broker_port}") == []

@@ -177,6 +177,9 @@ class EmbeddedInfra:
             stdout=self._broker_log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
+            # Its own session: a Ctrl-C in the terminal reaches the platform, which stops its
+            # services first and the broker last, not the broker underneath running services.
+            start_new_session=True,
         )
         self._bootstrap = f"127.0.0.1:{port}"
         await wait_for_broker(self._bootstrap, process=self._broker)
@@ -229,6 +232,23 @@ async def start_endpoints(settings: Settings) -> Endpoints:
     )
 
 
+async def attach_or_start(settings: Settings) -> Endpoints:
+    """The running platform's endpoints (`kinerja infra up` or `kinerja run`) when there is one
+    for what the settings leave embedded; else `start_endpoints`. A service process started by
+    hand next to `kinerja infra up` joins its PostgreSQL and broker this way."""
+    if settings.embedded_kafka or settings.embedded_database:
+        with contextlib.suppress(PlatformNotRunning):
+            return await attach_endpoints(settings)
+    return await start_endpoints(settings)
+
+
+def pointer_path() -> Path:
+    """The per-user note of where the running platform keeps its data, so that a command run
+    from another directory finds it."""
+    state = os.environ.get("XDG_STATE_HOME", "").strip() or str(Path.home() / ".local" / "state")
+    return Path(state) / "kinerja" / "running.json"
+
+
 def endpoints_path(data_dir: Path | str) -> Path:
     """Where `kinerja run` records its endpoints: `data_dir/endpoints.json`."""
     return Path(data_dir) / ENDPOINTS_FILE
@@ -244,12 +264,20 @@ def write_endpoints_file(data_dir: Path | str, endpoints: Endpoints) -> Path:
     partial = path.with_suffix(".json.tmp")
     partial.write_text(json.dumps(record, indent=2) + "\n")
     partial.replace(path)  # readers never see a half-written file
+    with contextlib.suppress(OSError):  # a read-only home only loses the convenience
+        pointer = pointer_path()
+        pointer.parent.mkdir(parents=True, exist_ok=True)
+        pointer.write_text(json.dumps({"data_dir": str(Path(data_dir).resolve())}) + "\n")
     return path
 
 
 def remove_endpoints_file(data_dir: Path | str) -> None:
-    """Remove `data_dir/endpoints.json` if it is there."""
+    """Remove `data_dir/endpoints.json` if it is there (and the per-user note of it)."""
     endpoints_path(data_dir).unlink(missing_ok=True)
+    with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+        pointer = pointer_path()
+        if json.loads(pointer.read_text())["data_dir"] == str(Path(data_dir).resolve()):
+            pointer.unlink()
 
 
 async def attach_endpoints(settings: Settings) -> Endpoints:
@@ -261,12 +289,27 @@ async def attach_endpoints(settings: Settings) -> Endpoints:
     """
     if not settings.embedded_kafka and not settings.embedded_database:
         return Endpoints(settings.kafka, settings.database_url, None)
-    record = read_endpoints_file(settings.data_dir)
+    record = read_running_record(settings)
     return Endpoints(
         kafka_bootstrap=settings.kafka or record["kafka_bootstrap"],
         database_base_url=settings.database_url or record["database_base_url"],
         infra=None,
     )
+
+
+def read_running_record(settings: Settings) -> dict[str, Any]:
+    """The endpoints file under `settings.data_dir`; when the data directory was not chosen
+    (KINERJA_DATA_DIR unset) and `./var` has none, the one the per-user note points to."""
+    try:
+        return read_endpoints_file(settings.data_dir)
+    except PlatformNotRunning:
+        if settings.data_dir_given:
+            raise
+        try:
+            noted = Path(json.loads(pointer_path().read_text())["data_dir"])
+        except (OSError, ValueError, KeyError, TypeError):
+            raise PlatformNotRunning(NOT_RUNNING) from None
+        return read_endpoints_file(noted)
 
 
 def read_endpoints_file(data_dir: Path | str) -> dict[str, Any]:

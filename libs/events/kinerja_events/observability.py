@@ -15,8 +15,9 @@ import structlog
 from prometheus_client import CollectorRegistry
 
 
-def configure_logging(level: str | int = "INFO") -> None:
-    """Render every structlog record as one JSON line on stdout, at `level` and above.
+def configure_logging(level: str | int = "INFO", log_file: Any = None) -> None:
+    """Render every structlog record as one JSON line on stdout (or appended to `log_file`),
+    at `level` and above.
 
     Values bound with `bind_correlation_id` (or `structlog.contextvars`) appear on every record
     of the current task. The stdlib root logger is left alone (no `basicConfig`).
@@ -32,9 +33,20 @@ def configure_logging(level: str | int = "INFO") -> None:
             structlog.processors.JSONRenderer(),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stdout),
+        logger_factory=structlog.PrintLoggerFactory(file=log_stream(log_file)),
         cache_logger_on_first_use=False,
     )
+
+
+def log_stream(log_file: Any) -> Any:
+    """stdout, or `log_file` opened for appending (its directory made)."""
+    if log_file is None:
+        return sys.stdout
+    from pathlib import Path
+
+    path = Path(log_file)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path.open("a", encoding="utf-8", buffering=1)
 
 
 def bind_correlation_id(correlation_id: UUID | str | None) -> None:

@@ -75,10 +75,11 @@ BuildService = Callable[..., Awaitable[Service]]
 
 
 async def serve_service(build: BuildService, database: str, metrics_port: int) -> None:
-    """Run one service process: settings, logging, endpoints (embedded where not configured),
+    """Run one service process: settings, logging, endpoints (those of a running `kinerja infra
+    up` or `kinerja run`, else embedded ones of its own, where not configured),
     `/metrics` and `/health`, then `build(kafka_bootstrap, database_url, registry, health=,
     **consumer_options)` until a stop signal."""
-    from .embedded import start_endpoints
+    from .embedded import attach_or_start
     from .observability import (
         QueryRoutes, configure_logging, make_registry, start_metrics_server,
     )
@@ -95,7 +96,7 @@ async def serve_service(build: BuildService, database: str, metrics_port: int) -
     started: dict[str, Any] = {}  # what stop() must undo, filled as start() gets on
 
     async def start() -> None:
-        endpoints = started["endpoints"] = await start_endpoints(settings)
+        endpoints = started["endpoints"] = await attach_or_start(settings)
         service = started["service"] = await build(
             endpoints.kafka_bootstrap, endpoints.database_url(database), registry, health=health,
             **settings.consumer_options())

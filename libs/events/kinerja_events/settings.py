@@ -27,6 +27,7 @@ class Settings:
     data_dir: Path = Path("./var")
     log_level: str = "INFO"
     fetch_max_wait_ms: int | None = None
+    data_dir_given: bool = True  # False: KINERJA_DATA_DIR unset, `./var` is a default
 
     @property
     def embedded_kafka(self) -> bool:
@@ -55,6 +56,7 @@ def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
         kafka=env.get("KINERJA_KAFKA", "").strip(),
         database_url=env.get("KINERJA_DATABASE_URL", "").strip(),
         data_dir=Path(env.get("KINERJA_DATA_DIR", "").strip() or "./var"),
+        data_dir_given=bool(env.get("KINERJA_DATA_DIR", "").strip()),
         log_level=(env.get("KINERJA_LOG_LEVEL", "").strip() or "INFO").upper(),
         fetch_max_wait_ms=int(wait) if wait else None,
     )

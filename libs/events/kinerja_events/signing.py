@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hmac
+from collections.abc import Mapping
 
 SIGNATURE_HEADER = "x-kinerja-signature"
 
@@ -19,3 +20,19 @@ def verify(body: bytes, signature: str | bytes | None, key: bytes) -> bool:
     if isinstance(signature, bytes):
         signature = signature.decode("ascii", "replace")
     return hmac.compare_digest(sign(body, key), signature)
+
+
+DEV_GATEWAY_KEY = "kinerja-dev-gateway-key"
+DEV_HR_KEY = "kinerja-dev-hr-key"
+HR_SIGNED = frozenset({"RecordLeave", "CancelLeave", "RecordOfficialTravel"})
+"""The commands the HR side signs (with its key); the mobile gateway signs every other one."""
+
+
+def gateway_key(env: Mapping[str, str]) -> bytes:
+    """The mobile gateway's HMAC key: `KINERJA_GATEWAY_KEY` (a development key when unset)."""
+    return env.get("KINERJA_GATEWAY_KEY", DEV_GATEWAY_KEY).encode()
+
+
+def hr_key(env: Mapping[str, str]) -> bytes:
+    """The HR side's HMAC key: `KINERJA_HR_KEY` (a development key when unset)."""
+    return env.get("KINERJA_HR_KEY", DEV_HR_KEY).encode()

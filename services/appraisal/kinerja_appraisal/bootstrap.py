@@ -13,6 +13,7 @@ import structlog
 from prometheus_client import CollectorRegistry
 
 from kinerja_events import topics
+from kinerja_events.signing import DEV_GATEWAY_KEY, gateway_key
 from kinerja_events.codec import make_codec
 from kinerja_events.queries import on_connection
 from kinerja_events.reference import create_reference_table
@@ -27,7 +28,6 @@ from .handlers import SOURCE, Metrics, command_models, count_outcomes, make_metr
 from .projection import keep_reference_fact, make_reference
 from .queries import create_query_indexes, http_queries, overdue_count
 
-DEV_GATEWAY_KEY = "kinerja-dev-gateway-key"
 DATABASE = "appraisal"
 # What its consumer groups (`<group prefix>-<part>`) read.
 CONSUMES = {"commands": [topics.commands_topic("appraisal")], "reference": [topics.HR]}
@@ -58,7 +58,7 @@ def load_config(env: Mapping[str, str] = os.environ) -> AppraisalConfig:
             "MAX_FUTURE_SKEW_S", defaults.max_future_skew.total_seconds())),
         offline_sync_window=timedelta(seconds=number(
             "OFFLINE_SYNC_WINDOW_S", defaults.offline_sync_window.total_seconds())))
-    return AppraisalConfig(gateway_key=env.get("KINERJA_GATEWAY_KEY", DEV_GATEWAY_KEY).encode(),
+    return AppraisalConfig(gateway_key=gateway_key(env),
                            limits=limits,
                            overdue_refresh_s=max(1.0, number("OVERDUE_REFRESH_S", 60.0)))
 

@@ -11,6 +11,7 @@ from typing import Any
 from prometheus_client import CollectorRegistry
 
 from kinerja_events import topics
+from kinerja_events.signing import DEV_GATEWAY_KEY, DEV_HR_KEY, gateway_key, hr_key
 from kinerja_events.codec import make_codec
 from kinerja_events.resilience import Health
 from kinerja_events.service import (
@@ -21,8 +22,6 @@ from .decider import AttendanceDecider, AttendanceLimits
 from .handlers import SOURCE, Keys, command_models, count_outcomes, make_metrics
 from .projection import AttendanceReference, create_tables, keep_reference_fact
 
-DEV_GATEWAY_KEY = "kinerja-dev-gateway-key"
-DEV_HR_KEY = "kinerja-dev-hr-key"
 DATABASE = "attendance"
 # What its consumer groups (`<group prefix>-<part>`) read.
 CONSUMES = {"commands": [topics.commands_topic("attendance")],
@@ -57,8 +56,8 @@ def load_config(env: Mapping[str, str] = os.environ) -> AttendanceConfig:
         offline_sync_flag_after=timedelta(seconds=number(
             "OFFLINE_SYNC_FLAG_AFTER_S", defaults.offline_sync_flag_after.total_seconds())),
     )
-    keys = Keys(env.get("KINERJA_GATEWAY_KEY", DEV_GATEWAY_KEY).encode(),
-                env.get("KINERJA_HR_KEY", DEV_HR_KEY).encode())
+    keys = Keys(gateway_key(env),
+                hr_key(env))
     cache = int(env.get("KINERJA_ATTENDANCE_STREAM_CACHE", AttendanceConfig.stream_cache_size))
     return AttendanceConfig(keys=keys, limits=limits, stream_cache_size=max(0, cache))
 

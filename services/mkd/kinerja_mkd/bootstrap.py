@@ -10,6 +10,7 @@ from typing import Any
 from prometheus_client import CollectorRegistry
 
 from kinerja_events import topics
+from kinerja_events.signing import DEV_GATEWAY_KEY, gateway_key
 from kinerja_events.codec import make_codec
 from kinerja_events.reference import create_reference_table
 from kinerja_events.resilience import Health
@@ -22,7 +23,6 @@ from .handlers import SOURCE, command_models, count_outcomes, count_revocations,
 from .projection import MKDReference, create_mkd_index, keep_reference_fact
 from .queries import http_queries
 
-DEV_GATEWAY_KEY = "kinerja-dev-gateway-key"
 DATABASE = "mkd"
 # What its consumer groups (`<group prefix>-<part>`) read.
 CONSUMES = {"commands": [topics.commands_topic("mkd")],
@@ -38,7 +38,7 @@ class MKDConfig:
 
 def load_config(env: Mapping[str, str] = os.environ) -> MKDConfig:
     """Config from `KINERJA_GATEWAY_KEY`."""
-    return MKDConfig(gateway_key=env.get("KINERJA_GATEWAY_KEY", DEV_GATEWAY_KEY).encode())
+    return MKDConfig(gateway_key=gateway_key(env))
 
 
 async def build_service(kafka_bootstrap: str, database_url: str, config: MKDConfig,

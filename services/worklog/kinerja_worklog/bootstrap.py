@@ -10,6 +10,7 @@ from typing import Any
 from prometheus_client import CollectorRegistry
 
 from kinerja_events import topics
+from kinerja_events.signing import DEV_GATEWAY_KEY, gateway_key
 from kinerja_events.codec import make_codec
 from kinerja_events.db import service_database_url
 from kinerja_events.reference import create_reference_table
@@ -23,7 +24,6 @@ from .handlers import SOURCE, command_models, count_outcomes, make_metrics
 from .projection import keep_reference_fact, make_reference
 from .queries import create_query_index, http_queries
 
-DEV_GATEWAY_KEY = "kinerja-dev-gateway-key"
 DATABASE = "worklog"
 # What its consumer groups (`<group prefix>-<part>`) read.
 CONSUMES = {"commands": [topics.commands_topic("worklog")], "reference": [topics.HR]}
@@ -41,7 +41,7 @@ class WorklogConfig:
 def load_config(env: Mapping[str, str] = os.environ) -> WorklogConfig:
     """Config from `KINERJA_GATEWAY_KEY` and `KINERJA_WORKLOG_MAX_DAYS_BACK` (default 3)."""
     days_back = int(env.get("KINERJA_WORKLOG_MAX_DAYS_BACK", WorklogLimits.max_days_back))
-    return WorklogConfig(gateway_key=env.get("KINERJA_GATEWAY_KEY", DEV_GATEWAY_KEY).encode(),
+    return WorklogConfig(gateway_key=gateway_key(env),
                          limits=WorklogLimits(max_days_back=max(0, days_back)))
 
 
