@@ -34,13 +34,14 @@ from uuid import UUID
 
 from kinerja_events.arguments import period_argument
 from kinerja_events.runtime import UNREACHABLE
+from kinerja_events.topics import SOURCE_TOPIC
 
 from .services import SERVICE_MODULES
 
 PROGRAM = "kinerja audit"
 EXIT_FAILED = 1
 EXIT_MALFORMED = 2
-SOURCES = ("hr", "attendance", "worklog", "appraisal", "mkd", "payroll")
+SOURCES = tuple(SOURCE_TOPIC)
 LATER = 2**31
 """The cut-off ordinal of the events no close has taken in: after every close."""
 PROGRESS_EVERY = 100_000
@@ -97,6 +98,7 @@ class Held:
 
     event_id: UUID
     line: bytes
+    stored: int
     holder: str
     rank: int
     type: str
@@ -217,13 +219,22 @@ def take(holdings: Holdings, holder: str, rank: int, row_id: Any, envelope: str,
     another copy. Its event id (None when it cannot be read)."""
     from kinerja_events.codec import ContractError
 
+    stored = hash(envelope)
+    known = holdings.events.get(row_id)
+    if known is not None and known.stored == stored:  # PostgreSQL prints equal jsonb alike
+        if rank < known.rank:
+            known.holder, known.rank = holder, rank
+        return known.event_id
     try:
         decoded = codec.decode(envelope)
     except ContractError as exc:
         holdings.findings.append(f"the {holder} hold event {row_id}, which breaks the contract "
                                  f"at {exc.field}: {exc.message}")
         return None
-    held = Held(decoded.event_id, codec.encode(decoded), holder, rank, decoded.type,
+    if decoded.event_id != row_id:
+        holdings.findings.append(f"the {holder} file event {decoded.event_id} under the id "
+                                 f"{row_id}")
+    held = Held(decoded.event_id, codec.encode(decoded), stored, holder, rank, decoded.type,
                 decoded.source, decoded.stream_id, decoded.stream_version, decoded.recorded_at)
     known = holdings.events.get(held.event_id)
     if known is not None and known.line != held.line:
@@ -643,12 +654,14 @@ def render_verification(verification: Verification, path: Path) -> str:
 
     v = verification
     if v.matched:
-        paid = (f"; {v.adjustments} adjustment(s) of closed months, Rp {rupiah(v.adjustments_rupiah)}"
-                if v.adjustments else "")
-        return (f"MATCH {v.period}: {v.employees} employees, total Rp {rupiah(v.total_rupiah)}"
-                f"{paid}, digest {v.digest}\n"
-                f"recomputed from the {v.events:,} events of its cut-off in {path} under "
-                f"{v.rule_set}")
+        lines = [f"MATCH {v.period}: {v.employees} employees, total Rp {rupiah(v.total_rupiah)}, "
+                 f"digest {v.digest}"]
+        if v.adjustments:
+            lines.append(f"adjustments of closed months paid in {v.period}: {v.adjustments}, "
+                         f"Rp {rupiah(v.adjustments_rupiah)}")
+        lines.append(f"recomputed from the {v.events:,} events of its cut-off in {path} under "
+                     f"{v.rule_set}")
+        return "\n".join(lines)
     rows = [("NIP", "name", "figure", "in the close", "recomputed")]
     rows += [(d.nip or "-", d.name, d.figure, shown(d.closed), shown(d.recomputed))
              for d in v.differences]

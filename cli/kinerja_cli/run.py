@@ -36,6 +36,7 @@ log = structlog.get_logger("kinerja.run")
 
 DEFAULT_METRICS_PORT = 9100
 READY_LINE = "Kinerja is running."
+NO_SERVICES = "none: start them with `kinerja <service> serve` in other terminals"
 
 
 def add_commands(parser: argparse.ArgumentParser) -> None:
@@ -318,8 +319,7 @@ def welcome(platform: Platform) -> str:
     database = ("embedded PostgreSQL, data in " + str(data_dir / "pg")
                 if settings.embedded_database else "PostgreSQL at KINERJA_DATABASE_URL")
     lines = ["", READY_LINE,
-             f"  services   {', '.join(platform.services) or 'none: start them with `kinerja "
-                            "<service> serve` in other terminals'}",
+             f"  services   {', '.join(platform.services) or NO_SERVICES}",
              f"  broker     {kafka}",
              f"  database   {database}",
              f"  data dir   {data_dir}"]

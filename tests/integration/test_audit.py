@@ -15,7 +15,7 @@ import os
 import subprocess
 import sys
 import uuid
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from pathlib import Path
 
 import pytest
@@ -298,7 +298,8 @@ async def test_a_late_fact_stays_out_of_the_closed_months_cut_off_and_its_adjust
     await send_command(producer, "attendance", late, HR_KEY, received_at=late.sent_at)
     await wait_for_ids(payroll.engine, "facts", {uuid.uuid5(late.command_id, "LeaveRecorded")})
     november = await close_period(payroll.engine, PostgresEventStore(payroll.engine), "2026-11",
-                                  PayrollConfig().rule_file(), datetime(2026, 12, 1, 9, 0, tzinfo=WIB))
+                                  PayrollConfig().rule_file(),
+                                  datetime(2026, 12, 1, 9, 0, tzinfo=WIB))
     [adjustment] = november.adjustments
     assert adjustment.nip == team.clerk and adjustment.delta_rupiah > 0
 
