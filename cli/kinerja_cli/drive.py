@@ -64,15 +64,29 @@ def demo_periods(today: date) -> list[str]:
 class DemoDriver:
     """Imports the organisation and drives its months through the platform's services."""
 
-    def __init__(self, endpoints: Any, database_url: Callable[[str], str], rule_file: Any,
+    def __init__(self, endpoints: Any, database_url: Callable[[str], str], payroll_config: Any,
                  staff_per_section: int | None, progress: Any):
         from .demo import build_organisation
 
         self.endpoints = endpoints
         self.database_url = database_url
-        self.rule_file = rule_file
+        self.payroll_config = payroll_config
         self.org = build_organisation(staff_per_section)
         self.progress = progress
+        self.engines: dict[str, Any] = {}  # one per service database, for the driver's polls
+
+    def engine(self, service: str) -> Any:
+        """The driver's engine on `service`'s database (made once)."""
+        from kinerja_events.db import make_engine
+
+        if service not in self.engines:
+            self.engines[service] = make_engine(self.database_url(service))
+        return self.engines[service]
+
+    async def close_engines(self) -> None:
+        for engine in self.engines.values():
+            await engine.dispose()
+        self.engines.clear()
 
     async def drive(self, today: date) -> Driven:
         """Import, then simulate and close each demo month not closed yet."""
@@ -160,22 +174,25 @@ class DemoDriver:
         await self.wait_projected()
 
     async def close(self, period: str) -> None:
-        """Close `period` as the payroll office would."""
-        from kinerja_events.db import make_engine
+        """Close `period` as the payroll office would (`kinerja payroll close`): the close, and
+        its CSV where the office finds it."""
         from kinerja_events.store import PostgresEventStore
         from kinerja_events.types import WIB
         from kinerja_payroll.closing import AlreadyClosed
+        from kinerja_payroll.exports import write_close_csv
         from kinerja_payroll.ledger import close_period
+        from kinerja_payroll.people import names_and_units
 
         self.progress.say(f"Closing {period} ...")
-        engine = make_engine(self.database_url("payroll"))
+        engine = self.engine("payroll")
         try:
-            await close_period(engine, PostgresEventStore(engine), period, self.rule_file,
-                               datetime.now(WIB))
+            done = await close_period(engine, PostgresEventStore(engine), period,
+                                      self.payroll_config.rule_file(), datetime.now(WIB))
         except AlreadyClosed:
-            pass
-        finally:
-            await engine.dispose()
+            return
+        async with engine.connect() as conn:
+            names = await names_and_units(conn, period)
+        write_close_csv(done, self.payroll_config.export_dir, names)
 
     async def is_closed(self, period: str) -> bool:
         from sqlalchemy import select
@@ -190,17 +207,13 @@ class DemoDriver:
         service holds them (its requests are judged on them)."""
         from sqlalchemy import select
 
-        from kinerja_events.db import events, make_engine
+        from kinerja_events.db import events
         from kinerja_payroll.closing import stream_of
 
-        engine = make_engine(self.database_url("payroll"))
-        try:
-            async with engine.connect() as conn:
-                rows = (await conn.execute(select(events.c.event_id, events.c.envelope).where(
-                    events.c.stream_id == stream_of(period),
-                    events.c.type == "MKDEligibilityDetermined"))).all()
-        finally:
-            await engine.dispose()
+        async with self.engine("payroll").connect() as conn:
+            rows = (await conn.execute(select(events.c.event_id, events.c.envelope).where(
+                events.c.stream_id == stream_of(period),
+                events.c.type == "MKDEligibilityDetermined"))).all()
         await self.wait_handled("mkd", "mkd-reference", [r.event_id for r in rows],
                                 "the MKD service to hold the eligibility")
         return {r.envelope["data"]["nip"]: int(r.envelope["data"]["days_per_week"])
@@ -238,14 +251,8 @@ class DemoDriver:
             await asyncio.sleep(0.2)
 
     async def scalar(self, service: str, query: Any) -> Any:
-        from kinerja_events.db import make_engine
-
-        engine = make_engine(self.database_url(service))
-        try:
-            async with engine.connect() as conn:
-                return await conn.scalar(query)
-        finally:
-            await engine.dispose()
+        async with self.engine(service).connect() as conn:
+            return await conn.scalar(query)
 
 
 def reference_consumers() -> list[tuple[str, str]]:

@@ -74,7 +74,6 @@ class Gateway:
         self.producer: Any = None
         self.consumer: Any = None
         self.reader: asyncio.Task[None] | None = None
-        self.sent = 0
         self.resent = 0
 
     async def start(self) -> None:
@@ -158,7 +157,6 @@ class Gateway:
             for service, command, moment in missing:
                 await self.send(service, command, received_at=moment)
             await self.producer.flush()
-            self.sent += len(missing) if first else 0
             first = False
             await self.wait_for(set(waiting), self.resend_after)
 

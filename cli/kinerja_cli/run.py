@@ -195,27 +195,24 @@ class Platform:
 
         if self.log_file is not None:
             say(f"(service logs: {self.log_file})")
-        driver = DemoDriver(self.endpoints, self.database_url,
-                            self.configs["payroll"].rule_file(), self.staff_per_section,
-                            Progress())
-        driven = await driver.drive(datetime.now(WIB).date())
-        return await self.report(driver, driven)
+        driver = DemoDriver(self.endpoints, self.database_url, self.configs["payroll"],
+                            self.staff_per_section, Progress())
+        try:
+            driven = await driver.drive(datetime.now(WIB).date())
+            return await self.report(driver, driven)
+        finally:
+            await driver.close_engines()
 
     async def report(self, driver: Any, driven: Any) -> str:
-        """The closed month's tables (and its CSV written where the payroll office finds it)."""
-        from kinerja_events.db import make_engine
+        """The closed month's tables, and where its CSV is."""
         from kinerja_payroll.people import month_table
 
         from .report import render
 
         period = driven.periods[-1]
-        engine = make_engine(self.database_url("payroll"))
-        try:
-            async with engine.connect() as conn:
-                table = await month_table(conn, period)
-        finally:
-            await engine.dispose()
-        csv_path = await write_csv(self, period)
+        async with driver.engine("payroll").connect() as conn:
+            table = await month_table(conn, period)
+        csv_path = self.configs["payroll"].export_dir / f"tpp-{period}.csv"
         year, month = map(int, period.split("-"))
         following = f"{year + month // 12:04d}-{month % 12 + 1:02d}"
         eligibility = await driver.eligibility_after(period)
@@ -231,41 +228,6 @@ def chosen_services(value: str) -> list[str] | None:
         return []
     names = [n.strip() for n in value.split(",") if n.strip()]
     return names if names and set(names) <= set(SERVICE_MODULES) else None
-
-
-async def write_csv(platform: Platform, period: str) -> Path | None:
-    """The payroll office's CSV of the closed `period` (from its stored close)."""
-    from kinerja_events.db import make_engine
-    from kinerja_payroll.people import names_and_units
-    from kinerja_payroll.tables import results
-
-    from sqlalchemy import select
-
-    directory = platform.configs["payroll"].export_dir
-    engine = make_engine(platform.database_url("payroll"))
-    try:
-        async with engine.connect() as conn:
-            rows = [r.data for r in await conn.execute(
-                select(results.c.data).where(results.c.period == period))]
-            names = await names_and_units(conn, period)
-    finally:
-        await engine.dispose()
-    if not rows:
-        return None
-    import csv
-
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / f"tpp-{period}.csv"
-    fields = ["nip", "name", "unit", "base_rupiah", "productivity_rupiah", "discipline_rupiah",
-              "ikp_rupiah", "total_rupiah", "tk_days", "discipline_cut", "flags"]
-    with path.open("w", newline="", encoding="utf-8") as stream:
-        writer = csv.DictWriter(stream, fieldnames=fields, extrasaction="ignore")
-        writer.writeheader()
-        for data in sorted(rows, key=lambda d: d["nip"]):
-            name, unit = names.get(data["nip"], ("", ""))
-            writer.writerow({**data, "name": name, "unit": unit,
-                             "flags": " ".join(data["flags"])})
-    return path.resolve()
 
 
 async def republish_outboxes(endpoints: Any) -> None:
@@ -290,7 +252,7 @@ def say(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
-def where_to_look(platform: Platform, period: str, csv_path: Path | None) -> list[str]:
+def where_to_look(platform: Platform, period: str, csv_path: Path) -> list[str]:
     port = platform.metrics_port
     data_dir = platform.settings.data_dir.resolve()
     lines = ["Where to look:"]
@@ -298,8 +260,8 @@ def where_to_look(platform: Platform, period: str, csv_path: Path | None) -> lis
         lines += [f"  health     http://localhost:{port}/health",
                   f"  read APIs  http://localhost:{port}/mkd/weeks?nip=NIP  (README: Read APIs)"]
     lines += ["  Grafana    http://localhost:3000 with the production stack (docker compose up)"]
-    if csv_path is not None:
-        lines.append(f"  CSV        {csv_path}")
+    if csv_path.exists():
+        lines.append(f"  CSV        {csv_path.resolve()}")
     lines += [f"  exports    {data_dir / 'exports'}",
               "", "Five commands to try, in another terminal:",
               "  .venv/bin/kinerja status",
