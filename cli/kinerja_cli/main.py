@@ -25,6 +25,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "status": ("kinerja_cli.status", "every service's health: database, broker, lag, backlog"),
     "deadletters": ("kinerja_cli.deadletters", "messages a service parked: list, show, replay"),
     "topics": ("kinerja_cli.topics", "create the Kafka topics (for a real cluster)"),
+    "bus": ("kinerja_cli.bus", "rebuild the bus from the event stores (after a lost broker)"),
     "audit": ("kinerja_cli.audit", "the whole history for auditors: export, verify a closed month"),
     "hr": ("kinerja_cli.hrimport", "HR reference data: import an org chart (CSV or JSON)"),
     "docs": ("kinerja_cli.asyncapi", "documentation: generate the AsyncAPI documents"),

@@ -231,21 +231,12 @@ def chosen_services(value: str) -> list[str] | None:
 
 
 async def republish_outboxes(endpoints: Any) -> None:
-    """The broker is new (memory-only): have every relay publish its whole outbox again."""
-    from kinerja_events.db import create_schema, ensure_database, make_engine
-    from kinerja_events.outbox import mark_unsent
+    """The broker is new (memory-only): publish the HR facts again and have every relay
+    publish its whole outbox again (`kinerja bus rebuild` without the wait)."""
+    from .bus import rebuild_bus
 
-    for name, module_name in SERVICE_MODULES.items():
-        url = endpoints.database_url(importlib.import_module(module_name).DATABASE)
-        await ensure_database(url)
-        engine = make_engine(url)
-        try:
-            await create_schema(engine)
-            count = await mark_unsent(engine)
-        finally:
-            await engine.dispose()
-        if count:
-            log.info("outbox_republishing", service=name, events=count)
+    rebuilt = await rebuild_bus(endpoints, wait=False)
+    log.info("bus_rebuilding", hr_facts=rebuilt["hr_facts"], events=rebuilt["republished"])
 
 
 def say(text: str) -> None:

