@@ -360,6 +360,9 @@ def read_csv_text(name: str, text: str, effective: date | None) -> ChartBuilder:
     `ChartErrors` when the header is wrong or the text is not CSV."""
     builder = ChartBuilder()
     reader = csv.reader(io.StringIO(text, newline=""))
+    # No cell is too large to read (the csv module's default limit, 128 KiB, would end the
+    # whole file at one huge cell): the record's model bounds each field, on the row's line.
+    limit = csv.field_size_limit(max(csv.field_size_limit(), len(text)))
     try:
         columns = [cell.strip().lower() for cell in next(reader, [])]
         header_problem = csv_header_problem(columns)
@@ -372,6 +375,8 @@ def read_csv_text(name: str, text: str, effective: date | None) -> ChartBuilder:
                 add_csv_row(builder, f"{name}:{line}", columns, cells, effective)
     except csv.Error as exc:
         raise ChartErrors([f"{name}:{reader.line_num}: not valid CSV: {exc}"]) from None
+    finally:
+        csv.field_size_limit(limit)
     return builder
 
 

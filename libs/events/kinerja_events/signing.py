@@ -17,9 +17,11 @@ def verify(body: bytes, signature: str | bytes | None, key: bytes) -> bool:
     """True when `signature` is `body`'s HMAC under `key` (constant-time compare)."""
     if signature is None:
         return False
-    if isinstance(signature, bytes):
-        signature = signature.decode("ascii", "replace")
-    return hmac.compare_digest(sign(body, key), signature)
+    if isinstance(signature, str):
+        signature = signature.encode("utf-8", "replace")
+    # Compared as bytes: `compare_digest` raises on a str holding anything but ASCII, and a
+    # header is whatever bytes the sender put there.
+    return hmac.compare_digest(sign(body, key).encode(), signature)
 
 
 DEV_GATEWAY_KEY = "kinerja-dev-gateway-key"

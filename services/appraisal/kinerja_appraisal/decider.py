@@ -15,9 +15,9 @@ a new `RatingGiven`; payroll counts the latest of each rater.
 direct superior or higher up the chain); the title is not blank; the due date is a date of the
 period, not before the assignment date. The same leader may amend an IKP until it is completed.
 
-`CompleteIKP` (actor = the assigning leader, who verifies the work): `completed_at` is judged
-like a check-in's device time against the record timestamp, and is not before the assignment.
-An IKP is completed once.
+`CompleteIKP` (actor = the assigning leader, who verifies the work, employed on the date):
+`completed_at` is judged like a check-in's device time against the record timestamp, and is not
+before the assignment. An IKP is completed once.
 """
 
 from __future__ import annotations
@@ -174,6 +174,9 @@ def refuse_completion(command: CompleteIKP, received_at: datetime, state: Apprai
         return reasons.UNKNOWN_IKP
     if command.actor_nip != assignment.assigner_nip:
         return reasons.NOT_THE_ASSIGNER
+    leader = (state.directory or Directory()).person(command.actor_nip)
+    if leader is not None and not leader.is_employed_on(wib_date(received_at)):
+        return reasons.ASSIGNER_NOT_EMPLOYED
     if state.completion is not None:
         return reasons.ALREADY_COMPLETED
     if command.completed_at > received_at + limits.max_future_skew:

@@ -55,8 +55,8 @@ REASONS: dict[str, Reason] = {
                "date", False),
         Reason(UNKNOWN_ASSIGNEE, "no EmployeeRegistered for assignee_nip (yet)", True),
         Reason(SELF_ASSIGNMENT, "a leader cannot give an IKP to themselves", False),
-        Reason(ASSIGNER_NOT_EMPLOYED, "the leader is not employed on the assignment date",
-               False),
+        Reason(ASSIGNER_NOT_EMPLOYED, "the leader is not employed on the assignment date (or, "
+               "completing the IKP, on the date the completion is received)", False),
         Reason(ASSIGNEE_NOT_EMPLOYED, "the assignee is not employed on the assignment date",
                False),
         Reason(NOT_ABOVE_ASSIGNEE, "the actor is not above the assignee in the hierarchy on the "

@@ -10,9 +10,10 @@ employed; not in face-to-face public service (the position held on the request d
 the days already granted in the week, no more than the quota — `days_per_week` of payroll's
 `MKDEligibilityDetermined` for the month of `week_start` (RULES.md §8).
 
-`DecideMKD` (actor = the requester's direct superior on the decision date): grants some or all
-of the requested days (no `days`: all of them), again within the quota and not in the past, or
-denies with a reason. A request is decided once.
+`DecideMKD` (actor = the requester's direct superior on the decision date or, that post being
+vacant — the superior no longer employed — the next superior up, as for worklog): grants some
+or all of the requested days (no `days`: all of them), again within the quota and not in the
+past, or denies with a reason. A request is decided once.
 """
 
 from __future__ import annotations
@@ -96,7 +97,8 @@ def refuse_decision(command: DecideMKD, today: date, state: RequestState) -> str
         return reasons.UNKNOWN_REQUEST
     if command.actor_nip == request.nip:
         return reasons.OWN_REQUEST
-    if (state.directory or Directory()).superior_of(request.nip, today) != command.actor_nip:
+    if (state.directory or Directory()).approver_of(request.nip, today, today) \
+            != command.actor_nip:
         return reasons.NOT_THE_SUPERIOR
     if state.decided:
         return reasons.ALREADY_DECIDED

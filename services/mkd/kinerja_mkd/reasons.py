@@ -54,7 +54,7 @@ REASONS: dict[str, Reason] = {
         Reason(UNKNOWN_REQUEST, "no MKDRequested with this request_id (yet)", True),
         Reason(OWN_REQUEST, "an employee cannot decide their own request", False),
         Reason(NOT_THE_SUPERIOR, "the actor is not the requester's direct superior on the "
-               "decision date", False),
+               "decision date (or, that post being vacant, the next superior up)", False),
         Reason(ALREADY_DECIDED, "the request was granted or denied already", False),
         Reason(DAYS_NOT_REQUESTED, "a granted day is not one of the request's days", False),
         Reason(REASON_REQUIRED, "a denial must give a reason", False),
