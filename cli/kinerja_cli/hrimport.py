@@ -68,7 +68,7 @@ FACT_ID_NAMESPACE = UUID("0f6d3c1e-8a4b-5c7d-9e2f-6b696e65686f")
 LATER = timedelta(milliseconds=1)
 PROGRESS_EVERY = 1000
 IN_MEMORY = "<chart>"
-DATE_TEXT = re.compile(r"\d{4}-\d{2}-\d{2}")
+DATE_TEXT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 PLACE = re.compile(r"^(.*?):(\d+): ")
 
 

@@ -189,6 +189,23 @@ def test_a_nip_that_is_not_eighteen_digits_is_refused():
     assert err.value.field == "data.nip"
 
 
+@pytest.mark.parametrize("nip", ["\u0661" * 18, "\uff11" * 18, "1" * 17 + "\u0967"])
+def test_a_nip_of_digits_of_another_script_is_refused(nip):
+    """Arabic-Indic, full-width or Devanagari digits would key a second record of a person."""
+    data = {**SAMPLE_DATA["LeaveCancelled"], "nip": nip}
+    with pytest.raises(ContractError) as err:
+        make_codec().decode(envelope_of("LeaveCancelled", data=data))
+    assert err.value.field == "data.nip"
+
+
+def test_a_period_of_digits_of_another_script_is_refused():
+    with pytest.raises(ValidationError):
+        cmd.AssignIKP.model_validate({
+            "command_id": "00000000-0000-0000-0000-000000000001", "actor_nip": NIP_A,
+            "sent_at": AT, "ikp_id": "IKP-1", "assignee_nip": NIP_B,
+            "period": "\u0662\u0660\u0662\u0666-10", "title": "Percepatan", "due_date": "2026-10-30"})
+
+
 def test_an_unknown_extra_field_is_refused():
     data = {**SAMPLE_DATA["HolidayDeclared"], "colour": "red"}
     with pytest.raises(ContractError) as err:

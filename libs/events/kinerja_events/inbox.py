@@ -14,6 +14,7 @@ statement too), each with the JSON text it came as, so nothing needs encoding ag
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
+import dataclasses
 import hashlib
 import weakref
 from dataclasses import dataclass
@@ -291,7 +292,7 @@ def subscribe_inbox(
 
     subscriber = broker.subscriber(
         *topics, group_id=consumer, ack_policy=AckPolicy.NACK_ON_ERROR, batch=True,
-        decoder=no_body, **options
+        decoder=no_body, parser=readable_headers, **options
     )
     return subscriber(_with_message_context(apply_from_inbox, consumer))
 
@@ -303,6 +304,35 @@ def one_batch_effect(effect: Effect | None, batch_effect: BatchEffect | None) ->
     if effect is not None and batch_effect is None:
         return each(effect)
     raise TypeError("give one of effect and batch_effect")
+
+
+async def readable_headers(records: Any, parse: Callable[[Any], Awaitable[Any]]) -> Any:
+    """FastStream's parser, given copies of the records whose header values it can read.
+
+    FastStream decodes every header value as UTF-8 to parse a batch; a value that is not (or a
+    null one) fails the parse, and the batch is then neither applied nor nacked, so the next
+    batch's commit skips it — the valid facts beside it lost. Headers mean nothing to an inbox:
+    the parser gets such values emptied, and the message keeps the records as they came (so a
+    parked record keeps its headers)."""
+    batch = records if isinstance(records, tuple) else (records,)
+    readable = tuple(
+        record if all(_readable(value) for _, value in record.headers or ())
+        else dataclasses.replace(record, headers=[
+            (name, value if _readable(value) else b"") for name, value in record.headers])
+        for record in batch)
+    message = await parse(readable if isinstance(records, tuple) else readable[0])
+    message.raw_message = records
+    return message
+
+
+def _readable(value: Any) -> bool:
+    if not isinstance(value, bytes):
+        return False
+    try:
+        value.decode()
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 async def no_body(message: Any) -> None:

@@ -37,9 +37,10 @@ def _instants_from(earliest: date) -> Any:
                  lt=datetime.combine(LATEST_DATE + timedelta(days=1), time.min, WIB))
 
 
-NIP = Annotated[str, StringConstraints(pattern=r"^\d{18}$")]
-Period = Annotated[str, StringConstraints(pattern=r"^20\d\d-(0[1-9]|1[0-2])$")]
-Ratio6 = Annotated[str, StringConstraints(pattern=r"^-?\d+\.\d{6}$", max_length=40)]
+# Digits are [0-9]: `\d` would take the digits of every script (e.g. Arabic-Indic).
+NIP = Annotated[str, StringConstraints(pattern=r"^[0-9]{18}$")]
+Period = Annotated[str, StringConstraints(pattern=r"^20[0-9][0-9]-(0[1-9]|1[0-2])$")]
+Ratio6 = Annotated[str, StringConstraints(pattern=r"^-?[0-9]+\.[0-9]{6}$", max_length=40)]
 Rupiah = int
 Score = Annotated[int, Field(ge=1, le=5)]
 
