@@ -1,5 +1,6 @@
-"""A small organisation for service tests: its HR facts, publishing them to a service and
-waiting until it holds them, asking a service's read API, and reading payroll's projection."""
+"""A small organisation for service tests: its HR facts, running services on a test broker
+(one, or several started together), publishing HR facts to a service and waiting until it holds
+them, asking a service's read API, and reading payroll's projection."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ import asyncio
 import json
 import random
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Mapping
+from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -53,24 +54,42 @@ class Team:
         return self.hr
 
 
+FAST_GROUP_JOIN = {"session_timeout_ms": 2000, "heartbeat_interval_ms": 300}
+"""Consumer options for `running`: consumers that join their groups in a second (the embedded
+broker answers a group join after half the session timeout: 5 s with the default 10 s, for each
+of a service's consumers)."""
+
+
 @asynccontextmanager
-async def running(infra: Any, bus: Any, build: Any, config: Any, database: str
-                  ) -> AsyncIterator[Any]:
+async def running(infra: Any, bus: Any, build: Any, config: Any, database: str,
+                  **consumer_options: Any) -> AsyncIterator[Any]:
     """A service built by `build` with `config` on `bus`, on a new database named `database`
     and consumer groups of its own, started (its metrics registry as `.registry`); stopped
-    after."""
+    after. `consumer_options` (e.g. `FAST_GROUP_JOIN`) go to `build` as they are."""
     from kinerja_events.observability import make_registry
 
     url = await infra.create_database(database)
     registry = make_registry()
     service = await build(bus.kafka_bootstrap, url, config, registry,
-                          group_prefix=f"{database}-{uuid.uuid4().hex[:8]}")
+                          group_prefix=f"{database}-{uuid.uuid4().hex[:8]}", **consumer_options)
     service.registry = registry
     await service.start()
     try:
         yield service
     finally:
         await service.stop()
+
+
+@asynccontextmanager
+async def running_all(infra: Any, bus: Any, services: Mapping[str, tuple[Any, Any, str]],
+                      **consumer_options: Any) -> AsyncIterator[dict[str, Any]]:
+    """`running` for each of `services` (name -> build, config, database), started together;
+    the services by name. All are stopped after."""
+    async with AsyncExitStack() as stack:
+        started = await asyncio.gather(*(stack.enter_async_context(running(
+            infra, bus, build, config, database, **consumer_options))
+            for build, config, database in services.values()))
+        yield dict(zip(services, started))
 
 
 def payroll_config(tmp_path_factory: Any) -> Any:
