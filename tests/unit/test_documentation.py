@@ -83,9 +83,9 @@ def test_the_docs_list_exactly_the_dead_letter_reasons():
 
 # --- contract fields --------------------------------------------------------------------------
 PATTERNS = {
-    r"^\d{18}$": "NIP (18 digits)",
-    r"^20\d\d-(0[1-9]|1[0-2])$": "period `YYYY-MM`, 2000–2099",
-    r"^-?\d+\.\d{6}$": "decimal string, 6 places",
+    r"^[0-9]{18}$": "NIP (18 digits)",
+    r"^20[0-9][0-9]-(0[1-9]|1[0-2])$": "period `YYYY-MM`, 2000–2099",
+    r"^-?[0-9]+\.[0-9]{6}$": "decimal string, 6 places",
 }
 
 

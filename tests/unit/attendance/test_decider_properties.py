@@ -43,7 +43,7 @@ any_instant = st.datetimes(min_value=datetime(2000, 1, 2), max_value=datetime(20
                            timezones=offsets)
 recent_instant = st.datetimes(
     min_value=datetime(2026, 9, 1), max_value=datetime(2026, 11, 30), timezones=offsets)
-nips = st.sampled_from(KNOWN_NIPS) | st.from_regex(r"\d{18}", fullmatch=True)
+nips = st.sampled_from(KNOWN_NIPS) | st.from_regex(r"[0-9]{18}", fullmatch=True)
 days = (st.dates(min_value=date(2026, 8, 1), max_value=date(2026, 12, 31))
         | st.dates(min_value=date(2000, 1, 1), max_value=date(2099, 12, 31)))
 ids = st.text(st.characters(blacklist_characters="\x00"), min_size=1, max_size=100)
