@@ -10,7 +10,6 @@ the imports published and the database names are free.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -21,17 +20,12 @@ from uuid import UUID
 import pytest
 from sqlalchemy import text
 
-from kinerja_attendance.bootstrap import AttendanceConfig
-from kinerja_attendance.bootstrap import build_service as build_attendance
 from kinerja_cli.hrimport import read_current
 from kinerja_cli.main import main
 from kinerja_events import topics
 from kinerja_events.embedded import Endpoints
-from kinerja_worklog.bootstrap import WorklogConfig
-from kinerja_worklog.bootstrap import build_service as build_worklog
-from org import running
+from org import hr_platform
 from reading import topic_reader
-from temporary import temporary_infra
 
 pytestmark = pytest.mark.integration
 
@@ -75,14 +69,8 @@ class Platform:
 @pytest.fixture(scope="module")
 async def platform() -> AsyncIterator[Platform]:
     """The module's broker and PostgreSQL, with attendance and worklog running."""
-    async with temporary_infra("kinerja-hr-") as infra, contextlib.AsyncExitStack() as stack:
-        attendance, worklog = await asyncio.gather(  # each takes seconds to join its groups
-            stack.enter_async_context(running(infra, infra, build_attendance,
-                                              AttendanceConfig(), "attendance")),
-            stack.enter_async_context(running(infra, infra, build_worklog, WorklogConfig(),
-                                              "worklog")))
-        yield Platform(Endpoints(infra.kafka_bootstrap, infra.database_url("postgres"), None),
-                       {"attendance": attendance, "worklog": worklog})
+    async with hr_platform("kinerja-hr-") as (endpoints, services):
+        yield Platform(endpoints, services)
 
 
 @pytest.fixture

@@ -100,7 +100,7 @@ from kinerja_worklog import handlers as worklog_handlers
 from kinerja_worklog import model as worklog_model
 from kinerja_worklog.bootstrap import WorklogConfig
 from kinerja_worklog.bootstrap import build_service as build_worklog
-from org import running
+from org import held, running
 
 pytestmark = pytest.mark.integration
 
@@ -595,19 +595,6 @@ def keeps(service: str, kind: str) -> bool:
 
     return kind in {"attendance": attendance, "worklog": worklog, "appraisal": appraisal,
                     "mkd": mkd}[service]
-
-
-async def held(service: Any, event_ids: list[uuid.UUID], timeout: float = 60) -> None:
-    async with asyncio.timeout(timeout):
-        while await fetchval(service, "SELECT count(*) FROM reference_facts "
-                             "WHERE event_id = ANY($1::uuid[])", event_ids) < len(event_ids):
-            await asyncio.sleep(0.1)
-
-
-async def fetchval(service: Any, sql: str, *args: Any) -> Any:
-    async with service.engine.connect() as connection:
-        conn = (await connection.get_raw_connection()).driver_connection
-        return await conn.fetchval(sql, *args)
 
 
 async def stored_outcome(service: Any, command_id: uuid.UUID, timeout: float = 30

@@ -19,7 +19,6 @@ the platform's usual ones).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import random
 import re
@@ -31,15 +30,10 @@ from typing import Any
 
 import pytest
 
-from kinerja_attendance.bootstrap import AttendanceConfig
-from kinerja_attendance.bootstrap import build_service as build_attendance
 from kinerja_cli.main import main
 from kinerja_events import topics
 from kinerja_events.embedded import Endpoints
-from kinerja_worklog.bootstrap import WorklogConfig
-from kinerja_worklog.bootstrap import build_service as build_worklog
-from org import running
-from temporary import temporary_infra
+from org import hr_platform
 
 pytestmark = pytest.mark.integration
 
@@ -60,14 +54,8 @@ class Platform:
 @pytest.fixture(scope="module")
 async def platform() -> AsyncIterator[Platform]:
     """The module's broker and PostgreSQL, with attendance and worklog running."""
-    async with temporary_infra("kinerja-hrb-") as infra, contextlib.AsyncExitStack() as stack:
-        attendance, worklog = await asyncio.gather(
-            stack.enter_async_context(running(infra, infra, build_attendance,
-                                              AttendanceConfig(), "attendance")),
-            stack.enter_async_context(running(infra, infra, build_worklog, WorklogConfig(),
-                                              "worklog")))
-        yield Platform(Endpoints(infra.kafka_bootstrap, infra.database_url("postgres"), None),
-                       {"attendance": attendance, "worklog": worklog})
+    async with hr_platform("kinerja-hrb-") as (endpoints, services):
+        yield Platform(endpoints, services)
 
 
 @pytest.fixture

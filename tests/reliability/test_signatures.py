@@ -52,7 +52,7 @@ from kinerja_mkd.bootstrap import MKDConfig
 from kinerja_mkd.bootstrap import build_service as build_mkd
 from kinerja_worklog.bootstrap import WorklogConfig
 from kinerja_worklog.bootstrap import build_service as build_worklog
-from org import Team, codec, running
+from org import Team, codec, fetchval, held, running
 
 pytestmark = pytest.mark.integration
 
@@ -123,20 +123,6 @@ async def platform(infra, bus, producer):  # type: ignore[no-untyped-def]
             held(services["appraisal"], hr[:-1]),
             held(services["mkd"], [*hr[:-1], facts[-1].event_id]))
         yield Platform(services, team)
-
-
-async def held(service: Any, event_ids: list[uuid.UUID], timeout: float = 60) -> None:
-    """Until `service` keeps every one of `event_ids` among its reference facts."""
-    async with asyncio.timeout(timeout):
-        while await scalar(service, "SELECT count(*) FROM reference_facts "
-                           "WHERE event_id = ANY($1::uuid[])", event_ids) < len(event_ids):
-            await asyncio.sleep(0.1)
-
-
-async def scalar(service: Any, sql: str, *args: Any) -> Any:
-    async with service.engine.connect() as connection:
-        conn = (await connection.get_raw_connection()).driver_connection
-        return await conn.fetchval(sql, *args)
 
 
 # --- what each service is sent -----------------------------------------------------------------
@@ -307,13 +293,13 @@ def refusals(service: Any, name: str) -> dict[str, float]:
 
 
 async def table_sizes(service: Any) -> dict[str, int]:
-    return {table: await scalar(service, f"SELECT count(*) FROM {table}") for table in TABLES}
+    return {table: await fetchval(service, f"SELECT count(*) FROM {table}") for table in TABLES}
 
 
 async def outcome_of(service: Any, command_id: uuid.UUID, timeout: float = 30) -> list[str]:
     """The types of the events `command_id` caused, once its outcome is stored."""
     async with asyncio.timeout(timeout):
-        while not await scalar(service, "SELECT count(*) FROM commands WHERE command_id = $1",
+        while not await fetchval(service, "SELECT count(*) FROM commands WHERE command_id = $1",
                                command_id):
             await asyncio.sleep(0.05)
     async with service.engine.connect() as connection:
@@ -347,9 +333,9 @@ async def test_a_command_not_signed_with_its_key_is_refused_counted_and_changes_
              if after[reason] != before.get(reason, 0)}
     assert risen == {"bad_signature": len(intruders)}, [i.what for i in intruders]
     ids = [i.command.command_id for i in intruders]  # type: ignore[attr-defined]
-    assert await scalar(service, "SELECT count(*) FROM commands WHERE command_id = ANY($1)",
+    assert await fetchval(service, "SELECT count(*) FROM commands WHERE command_id = ANY($1)",
                         ids) == 0
-    assert await scalar(service, "SELECT count(*) FROM events WHERE envelope->>'causation_id' "
+    assert await fetchval(service, "SELECT count(*) FROM events WHERE envelope->>'causation_id' "
                         "= ANY($1::text[])", [str(i) for i in ids]) == 0
     # nothing else either: only the sentinel's outcome, event and outbox row; nothing parked
     assert await table_sizes(service) == {**sizes, "events": sizes["events"] + 1,
@@ -375,7 +361,7 @@ async def test_a_signed_command_replayed_under_a_new_command_id_is_refused(platf
     assert await outcome_of(service, marker.command_id) == ["CheckedIn"]
     assert await outcome_of(service, captured.command_id) == ["CheckedIn"]
     assert refusals(service, "attendance")["bad_signature"] == before + 1
-    assert await scalar(service, "SELECT count(*) FROM commands WHERE command_id = $1",
+    assert await fetchval(service, "SELECT count(*) FROM commands WHERE command_id = $1",
                         replay.command_id) == 0
 
 

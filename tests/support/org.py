@@ -177,3 +177,40 @@ async def decide_commands(producer: Any, read_topic: Any, service: str, key: byt
         [found] = [json.loads(r.value) for r in records if event_id(r) in ids]
         outcomes[command.command_id] = found
     return outcomes
+
+
+async def fetchval(service: Any, sql: str, *args: Any) -> Any:
+    """One value of `sql` on a running service's database (asyncpg placeholders)."""
+    async with service.engine.connect() as connection:
+        conn = (await connection.get_raw_connection()).driver_connection
+        return await conn.fetchval(sql, *args)
+
+
+async def held(service: Any, event_ids: list[uuid.UUID], timeout: float = 60) -> None:
+    """Until a running `service` keeps every one of `event_ids` among its reference facts."""
+    async with asyncio.timeout(timeout):
+        while await fetchval(service, "SELECT count(*) FROM reference_facts "
+                             "WHERE event_id = ANY($1::uuid[])", event_ids) < len(event_ids):
+            await asyncio.sleep(0.1)
+
+
+@asynccontextmanager
+async def hr_platform(prefix: str) -> AsyncIterator[tuple[Any, dict[str, Any]]]:
+    """A broker and PostgreSQL of their own with attendance and worklog running (the services
+    whose reference data tells what the platform holds of an HR import): their endpoints and
+    the services by name."""
+    from kinerja_attendance.bootstrap import AttendanceConfig
+    from kinerja_attendance.bootstrap import build_service as build_attendance
+    from kinerja_events.embedded import Endpoints
+    from kinerja_worklog.bootstrap import WorklogConfig
+    from kinerja_worklog.bootstrap import build_service as build_worklog
+    from temporary import temporary_infra
+
+    async with temporary_infra(prefix) as infra, AsyncExitStack() as stack:
+        attendance, worklog = await asyncio.gather(  # each takes seconds to join its groups
+            stack.enter_async_context(running(infra, infra, build_attendance,
+                                              AttendanceConfig(), "attendance")),
+            stack.enter_async_context(running(infra, infra, build_worklog, WorklogConfig(),
+                                              "worklog")))
+        yield (Endpoints(infra.kafka_bootstrap, infra.database_url("postgres"), None),
+               {"attendance": attendance, "worklog": worklog})
