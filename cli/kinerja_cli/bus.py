@@ -73,10 +73,11 @@ async def rebuild_bus(endpoints: Any, *, wait: bool = True,
     """Rebuild the bus at `endpoints` (see the module's docstring): per service, the events
     marked for republishing and those still unpublished; the HR facts republished."""
     from kinerja_events import topics
-    from kinerja_events.embedded import DEFAULT_PARTITIONS, create_topics, wait_for_broker
+    from kinerja_events.embedded import DEFAULT_PARTITIONS
 
-    await wait_for_broker(endpoints.kafka_bootstrap)
-    await create_topics(endpoints.kafka_bootstrap, topics.all_topics(), DEFAULT_PARTITIONS)
+    from .topics import create_all
+
+    await create_all(endpoints.kafka_bootstrap, DEFAULT_PARTITIONS)
     engines = {name: await open_database(endpoints, name) for name in SERVICE_MODULES}
     try:
         hr = await republish_hr_facts(endpoints.kafka_bootstrap, engines)
@@ -163,13 +164,11 @@ async def drain_outboxes(engines: Mapping[str, Any], seconds: float,
 
 
 async def count_unsent(engine: Any) -> int:
-    from sqlalchemy import func, select
+    """The outbox rows not published yet (the backlog `/health` shows)."""
+    from kinerja_events.vitals import read_backlogs
 
-    from kinerja_events.db import outbox
-
-    async with engine.connect() as conn:
-        return int(await conn.scalar(select(func.count()).select_from(outbox).where(
-            outbox.c.sent_at.is_(None))) or 0)
+    unsent, _ = await read_backlogs(engine)
+    return unsent
 
 
 def render(outcome: Mapping[str, Any]) -> str:

@@ -143,7 +143,7 @@ class Platform:
         say(f"Starting the services: {', '.join(self.chosen) or 'none'} ...")
         await self.build_services(registry, health)
         if self.settings.embedded_kafka:
-            await republish_outboxes(self.endpoints)
+            await rebuild_new_bus(self.endpoints)
         for name, service in self.services.items():
             await service.start()
             queries.add(getattr(service, "queries", {}))
@@ -230,7 +230,7 @@ def chosen_services(value: str) -> list[str] | None:
     return names if names and set(names) <= set(SERVICE_MODULES) else None
 
 
-async def republish_outboxes(endpoints: Any) -> None:
+async def rebuild_new_bus(endpoints: Any) -> None:
     """The broker is new (memory-only): publish the HR facts again and have every relay
     publish its whole outbox again (`kinerja bus rebuild` without the wait)."""
     from .bus import rebuild_bus

@@ -52,7 +52,6 @@ What the code and docs/reasons.md say, encoded as is (see the report):
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import json
 import random
@@ -100,7 +99,7 @@ from kinerja_worklog import handlers as worklog_handlers
 from kinerja_worklog import model as worklog_model
 from kinerja_worklog.bootstrap import WorklogConfig
 from kinerja_worklog.bootstrap import build_service as build_worklog
-from org import held, running
+from org import held, running_all
 
 pytestmark = pytest.mark.integration
 
@@ -564,18 +563,15 @@ service: it must give the matrix's answers."""
 async def platform(infra, bus, producer):  # type: ignore[no-untyped-def]
     """The four command services on the module's broker, holding one organisation per sampled
     row (in the row's variant)."""
-    builds = {
-        "attendance": (build_attendance, AttendanceConfig(keys=Keys(GATEWAY_KEY, HR_KEY))),
-        "worklog": (build_worklog, WorklogConfig(gateway_key=GATEWAY_KEY)),
-        "appraisal": (build_appraisal, AppraisalConfig(gateway_key=GATEWAY_KEY)),
-        "mkd": (build_mkd, MKDConfig(gateway_key=GATEWAY_KEY)),
-    }
-    async with contextlib.AsyncExitStack() as stack:
-        started = await asyncio.gather(*(
-            stack.enter_async_context(running(infra, bus, build, config,
-                                              f"mx_{name[:3]}_{uuid.uuid4().hex[:10]}"))
-            for name, (build, config) in builds.items()))
-        services = dict(zip(builds, started))
+    async with running_all(infra, bus, {
+        "attendance": (build_attendance, AttendanceConfig(keys=Keys(GATEWAY_KEY, HR_KEY)),
+                       f"mx_att_{uuid.uuid4().hex[:10]}"),
+        "worklog": (build_worklog, WorklogConfig(gateway_key=GATEWAY_KEY),
+                    f"mx_wor_{uuid.uuid4().hex[:10]}"),
+        "appraisal": (build_appraisal, AppraisalConfig(gateway_key=GATEWAY_KEY),
+                      f"mx_app_{uuid.uuid4().hex[:10]}"),
+        "mkd": (build_mkd, MKDConfig(gateway_key=GATEWAY_KEY), f"mx_mkd_{uuid.uuid4().hex[:10]}"),
+    }) as services:
         orgs = {(service, kind, role): Org.fresh(ROLES[role][1])
                 for service, rows in SAMPLE.items() for kind, role in rows}
         facts = [fact for org in orgs.values() for fact in org.facts()]

@@ -25,7 +25,6 @@ decided and accepted: the intruders neither stop nor poison the partition.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import uuid
 from collections.abc import Callable
@@ -52,7 +51,7 @@ from kinerja_mkd.bootstrap import MKDConfig
 from kinerja_mkd.bootstrap import build_service as build_mkd
 from kinerja_worklog.bootstrap import WorklogConfig
 from kinerja_worklog.bootstrap import build_service as build_worklog
-from org import Team, codec, fetchval, held, running
+from org import Team, codec, fetchval, held, running_all
 
 pytestmark = pytest.mark.integration
 
@@ -95,18 +94,15 @@ class Platform:
 async def platform(infra, bus, producer):  # type: ignore[no-untyped-def]
     """The four command services on the module's broker, holding one team (and the office, and
     an MKD eligibility for the clerk's next week)."""
-    builds = {
-        "attendance": (build_attendance, AttendanceConfig(keys=Keys(GATEWAY_KEY, HR_KEY))),
-        "worklog": (build_worklog, WorklogConfig(gateway_key=GATEWAY_KEY)),
-        "appraisal": (build_appraisal, AppraisalConfig(gateway_key=GATEWAY_KEY)),
-        "mkd": (build_mkd, MKDConfig(gateway_key=GATEWAY_KEY)),
-    }
-    async with contextlib.AsyncExitStack() as stack:
-        started = await asyncio.gather(*(  # each takes seconds to join its consumer groups
-            stack.enter_async_context(running(infra, bus, build, config,
-                                              f"sig_{name[:3]}_{uuid.uuid4().hex[:10]}"))
-            for name, (build, config) in builds.items()))
-        services = dict(zip(builds, started))
+    async with running_all(infra, bus, {
+        "attendance": (build_attendance, AttendanceConfig(keys=Keys(GATEWAY_KEY, HR_KEY)),
+                       f"sig_att_{uuid.uuid4().hex[:10]}"),
+        "worklog": (build_worklog, WorklogConfig(gateway_key=GATEWAY_KEY),
+                    f"sig_wor_{uuid.uuid4().hex[:10]}"),
+        "appraisal": (build_appraisal, AppraisalConfig(gateway_key=GATEWAY_KEY),
+                      f"sig_app_{uuid.uuid4().hex[:10]}"),
+        "mkd": (build_mkd, MKDConfig(gateway_key=GATEWAY_KEY), f"sig_mkd_{uuid.uuid4().hex[:10]}"),
+    }) as services:  # started together: each takes seconds to join its consumer groups
         team = Team()
         period = next_monday().strftime("%Y-%m")
         facts = [*team.facts(),
