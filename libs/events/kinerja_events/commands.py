@@ -11,10 +11,10 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field, TypeAdapter
 
-from .events import BerAKHLAKScores, LeaveKind, Mode
+from .events import BerAKHLAKScores, LeaveKind, Mode, Quarter, Rating, SKPItem, Year
 from .types import (
-    FROZEN_STRICT, NIP, MAX_QUANTITY, Id, Instant, Items, Name, NonEmpty, Period, Text, WorkDate,
-    WorkInstant,
+    FROZEN_STRICT, MAX_ITEMS, MAX_QUANTITY, NIP, Id, Instant, Items, Name, NonEmpty, Period, Text,
+    WorkDate, WorkInstant,
 )
 
 
@@ -117,6 +117,37 @@ class CompleteIKP(Command):
     completed_at: WorkInstant
 
 
+# --- appraisal: SKP and periodic evaluation --------------------------------------------------
+class DraftSKP(Command):
+    type: Literal["DraftSKP"] = "DraftSKP"
+    skp_id: Id
+    year: Year
+    items: Items[SKPItem]
+
+
+class ApproveSKP(Command):
+    type: Literal["ApproveSKP"] = "ApproveSKP"
+    skp_id: Id
+    revision: int = Field(ge=1, le=MAX_ITEMS)
+
+
+class ReturnSKP(Command):
+    type: Literal["ReturnSKP"] = "ReturnSKP"
+    skp_id: Id
+    revision: int = Field(ge=1, le=MAX_ITEMS)
+    notes: Text
+
+
+class Evaluate(Command):
+    type: Literal["Evaluate"] = "Evaluate"
+    nip: NIP
+    year: Year
+    quarter: Quarter | None
+    result_rating: Rating
+    behaviour_rating: Rating
+    override_reason: Name | None = None
+
+
 # --- mkd ------------------------------------------------------------------------------------
 class RequestMKD(Command):
     type: Literal["RequestMKD"] = "RequestMKD"
@@ -141,14 +172,15 @@ WorklogCommand = Annotated[
     Union[LogActivity, ApproveActivity, RejectActivity], Field(discriminator="type")
 ]
 AppraisalCommand = Annotated[
-    Union[GiveRating, AssignIKP, CompleteIKP], Field(discriminator="type")
+    Union[GiveRating, AssignIKP, CompleteIKP, DraftSKP, ApproveSKP, ReturnSKP, Evaluate],
+    Field(discriminator="type"),
 ]
 MKDCommand = Annotated[Union[RequestMKD, DecideMKD], Field(discriminator="type")]
 AnyCommand = Annotated[
     Union[
         CheckIn, CheckOut, RecordLeave, CancelLeave, RecordOfficialTravel,
         LogActivity, ApproveActivity, RejectActivity,
-        GiveRating, AssignIKP, CompleteIKP,
+        GiveRating, AssignIKP, CompleteIKP, DraftSKP, ApproveSKP, ReturnSKP, Evaluate,
         RequestMKD, DecideMKD,
     ],
     Field(discriminator="type"),

@@ -12,7 +12,7 @@ from uuid import UUID
 from pydantic import BaseModel, Field, create_model
 
 from .types import (
-    FROZEN_STRICT, NIP, AnyDate, Id, Instant, Items, Minutes, Name, NonEmpty, Period, Ratio6,
+    FROZEN_STRICT, MAX_ITEMS, NIP, AnyDate, Id, Instant, Items, Minutes, Name, NonEmpty, Period, Ratio6,
     Rupiah, Score, Text, WorkDate, WorkInstant,
 )
 
@@ -214,15 +214,77 @@ class IKPCompleted(Data):
 
 
 class AppraisalRefused(Data):
-    """An appraisal command refused: `nip` is the actor's, `subject` the ratee's NIP (`rate`) or
-    the `ikp_id` (`assign_ikp`, `complete_ikp`), `reason` a documented code."""
+    """An appraisal command refused: `nip` is the actor's, `subject` the ratee's NIP (`rate`),
+    the `ikp_id` (`assign_ikp`, `complete_ikp`), the `skp_id` (`draft_skp`, `approve_skp`,
+    `return_skp`) or the evaluated employee's NIP (`evaluate`); `reason` a documented code."""
 
     command_id: UUID
     nip: NIP
-    action: Literal["rate", "assign_ikp", "complete_ikp"]
+    action: Literal["rate", "assign_ikp", "complete_ikp", "draft_skp", "approve_skp",
+                    "return_skp", "evaluate"]
     subject: Id
     reason: Id
     retryable: bool
+
+
+# --- appraisal: SKP and periodic evaluation --------------------------------------------------
+Year = Annotated[int, Field(ge=2000, le=2099)]
+Quarter = Annotated[int, Field(ge=1, le=4)]
+Rating = Literal["above", "meets", "below"]
+Predikat = Literal["sangat_baik", "baik", "butuh_perbaikan", "kurang", "sangat_kurang"]
+
+
+class SKPItem(Data):
+    """One target of an SKP: `monthly_targets` (January … December) should sum to
+    `target_quantity`, and `supports_item_id` names the item of the direct superior's approved
+    SKP it serves (null only for an employee with no superior, who names `unit_goal`)."""
+
+    item_id: Id
+    indicator: Name
+    target_quantity: int = Field(ge=1)
+    unit: Name
+    monthly_targets: list[Annotated[int, Field(ge=0)]] = Field(min_length=12, max_length=12)
+    supports_item_id: Id | None
+    unit_goal: Name | None
+
+
+class SKPDrafted(Data):
+    skp_id: Id
+    nip: NIP
+    year: Year
+    revision: int = Field(ge=1, le=MAX_ITEMS)
+    items: Items[SKPItem]
+
+
+class SKPApproved(Data):
+    skp_id: Id
+    nip: NIP
+    revision: int = Field(ge=1, le=MAX_ITEMS)
+    approver_nip: NIP
+
+
+class SKPReturned(Data):
+    skp_id: Id
+    nip: NIP
+    revision: int = Field(ge=1, le=MAX_ITEMS)
+    approver_nip: NIP
+    notes: Text
+
+
+class EvaluationGiven(Data):
+    """A periodic evaluation: `quarter` 1–4, or null for the year; the ratings the data proposed,
+    the ones the evaluator gave, and `override_reason` (null unless a rating differs)."""
+
+    nip: NIP
+    year: Year
+    quarter: Quarter | None
+    evaluator_nip: NIP
+    proposed_result: Rating
+    proposed_behaviour: Rating
+    result_rating: Rating
+    behaviour_rating: Rating
+    predikat: Predikat
+    override_reason: Name | None
 
 
 # --- mkd ------------------------------------------------------------------------------------
@@ -319,6 +381,7 @@ EVENT_DATA: dict[str, type[Data]] = {
         OfficialTravelRecorded,
         ActivityLogged, ActivityApproved, ActivityRejected, ActivityRefused,
         RatingGiven, IKPAssigned, IKPCompleted, AppraisalRefused,
+        SKPDrafted, SKPApproved, SKPReturned, EvaluationGiven,
         MKDRequested, MKDGranted, MKDDenied, MKDRevoked, MKDRefused,
         TPPCalculated, TPPAdjusted, PayrollClosed, MKDEligibilityDetermined,
     )

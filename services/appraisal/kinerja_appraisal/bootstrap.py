@@ -25,12 +25,13 @@ from kinerja_events.types import WIB
 
 from .decider import AppraisalLimits, make_decider
 from .handlers import SOURCE, Metrics, command_models, count_outcomes, make_metrics
-from .projection import keep_reference_fact, make_reference
+from .projection import create_tables, keep_reference_fact, make_reference
 from .queries import create_query_indexes, http_queries, overdue_count
 
 DATABASE = "appraisal"
 # What its consumer groups (`<group prefix>-<part>`) read.
-CONSUMES = {"commands": [topics.commands_topic("appraisal")], "reference": [topics.HR]}
+CONSUMES = {"commands": [topics.commands_topic("appraisal")],
+            "reference": [topics.HR, topics.WORKLOG]}
 log = structlog.get_logger("kinerja.appraisal")
 
 
@@ -89,6 +90,7 @@ async def build_service(kafka_bootstrap: str, database_url: str, config: Apprais
     `consumer_options` as `assemble_service` takes them)."""
     engine = await open_service_database(database_url)
     await create_reference_table(engine)
+    await create_tables(engine)
     await create_query_indexes(engine)
     codec = make_codec()
     metrics = make_metrics(registry)

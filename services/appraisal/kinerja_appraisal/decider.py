@@ -1,4 +1,5 @@
-"""The appraisal decider: pure decisions on `GiveRating`, `AssignIKP` and `CompleteIKP`.
+"""The appraisal decider: pure decisions on `GiveRating`, `AssignIKP` and `CompleteIKP` here,
+and on `DraftSKP`, `ApproveSKP`, `ReturnSKP` and `Evaluate` in `skp_decider`.
 
 Every command gives exactly one event: its outcome, or an `AppraisalRefused` naming the first
 failing check (codes and order in `reasons`). All of them occur at the time the command was
@@ -26,20 +27,27 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
-from kinerja_events.commands import AssignIKP, CompleteIKP, GiveRating
+from kinerja_events.commands import (
+    ApproveSKP, AssignIKP, CompleteIKP, DraftSKP, Evaluate, GiveRating, ReturnSKP,
+)
 from kinerja_events.decider import StreamDecider
 from kinerja_events.envelope import NewEvent, caused_by
 from kinerja_events.events import AppraisalRefused, Data, IKPAssigned, IKPCompleted, RatingGiven
 from kinerja_events.hr import Directory
 from kinerja_events.types import WIB
 
-from . import reasons
+from . import reasons, skp_decider
 from .model import AppraisalState, empty_state, evolve
 
-AppraisalCommand = GiveRating | AssignIKP | CompleteIKP
+AppraisalCommand = (GiveRating | AssignIKP | CompleteIKP | DraftSKP | ApproveSKP | ReturnSKP
+                    | Evaluate)
 Relation = Literal["superior", "peer", "subordinate"]
-ACTIONS: dict[type, Literal["rate", "assign_ikp", "complete_ikp"]] = {
-    GiveRating: "rate", AssignIKP: "assign_ikp", CompleteIKP: "complete_ikp"}
+Action = Literal["rate", "assign_ikp", "complete_ikp", "draft_skp", "approve_skp", "return_skp",
+                 "evaluate"]
+ACTIONS: dict[type, Action] = {
+    GiveRating: "rate", AssignIKP: "assign_ikp", CompleteIKP: "complete_ikp",
+    DraftSKP: "draft_skp", ApproveSKP: "approve_skp", ReturnSKP: "return_skp",
+    Evaluate: "evaluate"}
 
 
 @dataclass(frozen=True)
@@ -208,14 +216,36 @@ def decide(command: AppraisalCommand, received_at: datetime, state: AppraisalSta
     elif isinstance(command, AssignIKP):
         reason = refuse_assignment(command, today, state, directory)
         data = refuse(command, reason) if reason else assignment_of(command)
-    else:
+    elif isinstance(command, CompleteIKP):
         reason = refuse_completion(command, received_at, state, limits)
         data = refuse(command, reason) if reason else completion_of(command, state)
+    elif isinstance(command, DraftSKP):
+        reason = skp_decider.refuse_draft(command, today, state)
+        data = refuse(command, reason) if reason else skp_decider.draft_of(command, state)
+    elif isinstance(command, ApproveSKP | ReturnSKP):
+        reason = skp_decider.refuse_skp_decision(command, today, state)
+        data = (refuse(command, reason) if reason
+                else skp_decider.skp_decision_of(command, state))
+    else:
+        reason = skp_decider.refuse_evaluation(command, today, state)
+        data = refuse(command, reason) if reason else skp_decider.evaluation_of(command, state)
     return [caused_by(command.command_id, data, received_at)]
 
 
-def refuse(command: AppraisalCommand, reason: str) -> AppraisalRefused:
-    subject = command.ratee_nip if isinstance(command, GiveRating) else command.ikp_id
+def subject_of(command: AppraisalCommand) -> str:
+    """What a refusal names: the ratee, the IKP, the SKP or the evaluated employee."""
+    if isinstance(command, GiveRating):
+        return command.ratee_nip
+    if isinstance(command, AssignIKP | CompleteIKP):
+        return command.ikp_id
+    if isinstance(command, Evaluate):
+        return command.nip
+    return command.skp_id
+
+
+def refuse(command: AppraisalCommand, reason: str | None) -> AppraisalRefused:
+    assert reason is not None
+    subject = subject_of(command)
     return AppraisalRefused(command_id=command.command_id, nip=command.actor_nip,
                             action=ACTIONS[type(command)], subject=subject, reason=reason,
                             retryable=reasons.is_retryable(reason))

@@ -2,7 +2,8 @@
 
 Every appraisal command comes from the mobile gateway and must be signed with its key. A rating
 is decided on the stream of the ratee's period (`rating:<ratee_nip>:<period>`), an IKP command
-on the IKP's own stream (`ikp:<ikp_id>`).
+on the IKP's own stream (`ikp:<ikp_id>`), an SKP command on the SKP's (`skp:<skp_id>`), and an
+evaluation on the employee's period (`evaluation:<nip>:<year>:<q1…q4 | year>`).
 """
 
 from __future__ import annotations
@@ -16,22 +17,36 @@ from prometheus_client import CollectorRegistry, Gauge
 from prometheus_client import Counter as PromCounter
 from pydantic import TypeAdapter
 
-from kinerja_events.commands import AppraisalCommand, GiveRating
+from kinerja_events.commands import (
+    AppraisalCommand, ApproveSKP, AssignIKP, CompleteIKP, DraftSKP, Evaluate, GiveRating,
+    ReturnSKP,
+)
 from kinerja_events.pipeline import CommandModels, Decided
 
 from .model import is_on_time
 
 SOURCE = "appraisal"
-COMMAND_TYPES = ("GiveRating", "AssignIKP", "CompleteIKP")
+COMMAND_TYPES = ("GiveRating", "AssignIKP", "CompleteIKP", "DraftSKP", "ApproveSKP",
+                 "ReturnSKP", "Evaluate")
 OUTCOMES = {"RatingGiven": "rated", "IKPAssigned": "assigned", "IKPCompleted": "completed",
-            "AppraisalRefused": "refused"}
+            "SKPDrafted": "drafted", "SKPApproved": "approved", "SKPReturned": "returned",
+            "EvaluationGiven": "evaluated", "AppraisalRefused": "refused"}
 
 
 def stream_of(command: Any) -> str:
     """The stream an appraisal command is decided on."""
     if isinstance(command, GiveRating):
         return f"rating:{command.ratee_nip}:{command.period}"
-    return f"ikp:{command.ikp_id}"
+    if isinstance(command, AssignIKP | CompleteIKP):
+        return f"ikp:{command.ikp_id}"
+    if isinstance(command, DraftSKP | ApproveSKP | ReturnSKP):
+        return f"skp:{command.skp_id}"
+    assert isinstance(command, Evaluate)
+    return evaluation_stream(command.nip, command.year, command.quarter)
+
+
+def evaluation_stream(nip: str, year: int, quarter: int | None) -> str:
+    return f"evaluation:{nip}:{year}:{'year' if quarter is None else f'q{quarter}'}"
 
 
 def command_models(gateway_key: bytes) -> CommandModels[Any]:
@@ -42,12 +57,13 @@ def command_models(gateway_key: bytes) -> CommandModels[Any]:
 @dataclass(frozen=True)
 class Metrics:
     """Commands by outcome (refusals by reason), ratings by relation, IKPs by how they ended,
-    and the IKPs overdue now."""
+    the IKPs overdue now, and evaluations by predikat."""
 
     outcomes: PromCounter
     ratings: PromCounter
     ikp: PromCounter
     ikp_overdue: Gauge
+    predikat: PromCounter
 
 
 def make_metrics(registry: CollectorRegistry) -> Metrics:
@@ -79,6 +95,9 @@ def count_outcomes(metrics: Metrics) -> Callable[[Sequence[Decided[Any]]], None]
                     metrics.ratings.labels(data.relation).inc()
                 elif kind == "assigned":
                     metrics.ikp.labels("assigned").inc()
+                elif kind == "evaluated":
+                    metrics.predikat.labels("year" if data.quarter is None else "quarter",
+                                            data.predikat).inc()
                 elif kind == "completed" and assignment is not None:
                     on_time = is_on_time(data.completed_at, assignment.due_date)
                     metrics.ikp.labels("completed_on_time" if on_time else "completed_late").inc()

@@ -1,20 +1,25 @@
 """The state the appraisal decider reads: one stream folded, with the HR directory.
 
-Two kinds of stream: a ratee's ratings of a period (`rating:<ratee_nip>:<period>`), which no rule
-needs to read back (every accepted rating is a new `RatingGiven`; the latest per rater counts),
-and an IKP (`ikp:<ikp_id>`). Where two assignments of an IKP disagree the later wins — greatest
+Four kinds of stream: a ratee's ratings of a period (`rating:<ratee_nip>:<period>`), which no
+rule needs to read back (every accepted rating is a new `RatingGiven`; the latest per rater
+counts); an IKP (`ikp:<ikp_id>`); an SKP (`skp:<skp_id>`, its revisions and decisions); and an
+evaluation (`evaluation:<nip>:<year>:<q1…q4 | year>`). Where two assignments of an IKP disagree the later wins — greatest
 `occurred_at`, then greatest `event_id` string (RULES.md §6) — and of two completions the
 earlier `completed_at` counts, as payroll counts them. The directory is attached per batch
-(`with_directory`).
+(`with_directory`), and so is what an SKP or evaluation command needs from other streams and
+from worklog's facts (`SKPContext`, `with_context`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
+from fractions import Fraction
 
-from kinerja_events.events import IKPAssigned, IKPCompleted
+from kinerja_events.events import EvaluationGiven, IKPAssigned, IKPCompleted
 from kinerja_events.hr import Directory, Stamp, stamp_of
+from kinerja_events.skp import SKPRecord, evolve_record
 from kinerja_events.types import WIB
 
 
@@ -38,10 +43,29 @@ class Completion:
 
 
 @dataclass(frozen=True)
+class SKPContext:
+    """What an SKP or evaluation command needs beyond its own stream, read for its batch."""
+
+    year_owner: str | None = None
+    """The `skp_id` already holding the employee's year (drafting), if any."""
+    superior_skps: Mapping[str, SKPRecord] = field(default_factory=dict)
+    """The SKPs of the year of everyone who is or was the employee's superior, by NIP."""
+    evaluated_skp: SKPRecord | None = None
+    """The evaluated employee's SKP of the year (evaluating)."""
+    realised: Mapping[tuple[str, int], int] = field(default_factory=dict)
+    """Approved quantity of the evaluated employee's activities, by (SKP item, month)."""
+    scores: Mapping[int, Fraction] = field(default_factory=dict)
+    """The evaluated employee's 360° score `S` by month of the year (months rated only)."""
+
+
+@dataclass(frozen=True)
 class AppraisalState:
     assignment: Assignment | None = None
     completion: Completion | None = None
+    skp: SKPRecord | None = None
+    evaluation: EvaluationGiven | None = None
     directory: Directory | None = None
+    context: SKPContext | None = None
 
 
 def empty_state() -> AppraisalState:
@@ -50,6 +74,11 @@ def empty_state() -> AppraisalState:
 
 def with_directory(state: AppraisalState, directory: Directory) -> AppraisalState:
     return replace(state, directory=directory)
+
+
+def with_context(state: AppraisalState, directory: Directory, context: SKPContext
+                 ) -> AppraisalState:
+    return replace(state, directory=directory, context=context)
 
 
 def evolve(state: AppraisalState, fact: object) -> AppraisalState:
@@ -62,7 +91,10 @@ def evolve(state: AppraisalState, fact: object) -> AppraisalState:
         if current is not None and current.completed_at <= data.completed_at:
             return state
         return replace(state, completion=Completion(data.completed_at, data.verified_by_nip))
-    return state
+    if isinstance(data, EvaluationGiven):
+        return replace(state, evaluation=data)
+    skp = evolve_record(state.skp, data)
+    return state if skp is state.skp else replace(state, skp=skp)
 
 
 def assigned(state: AppraisalState, data: IKPAssigned, stamp: Stamp) -> AppraisalState:

@@ -15,15 +15,14 @@ from typing import Any
 
 from kinerja_events.codec import Codec
 from kinerja_events.exact import format_ratio
-from kinerja_events.hr import Directory, stamp_of
+from kinerja_events.hr import Directory
 from kinerja_events.reference import read_directory
 
 from .decider import AppraisalLimits, employed_in, rating_window, relation_between
+from .evaluation import GROUP_WEIGHTS, group_scores, weighted_score
 from .model import AppraisalState, evolve, is_on_time
 
-# RULES.md §5: group weights, renormalised over the groups rated, and S / 4 capped at 1.
-GROUP_WEIGHTS = {"superior": Fraction(1, 2), "peer": Fraction(3, 10),
-                 "subordinate": Fraction(1, 5)}
+# RULES.md §5: S / 4 capped at 1.
 BEHAVIOUR_DIVISOR = Fraction(4)
 INDEXES = (
     "CREATE INDEX IF NOT EXISTS events_rating_rater ON events "
@@ -109,11 +108,7 @@ class RatingsReceived:
     groups: dict[str, list[Fraction]]
 
     def weighted_score(self) -> Fraction | None:
-        rated = {g: sum(s) / len(s) for g, s in self.groups.items() if s}
-        if not rated:
-            return None
-        total = sum(GROUP_WEIGHTS[g] for g in rated)
-        return sum(GROUP_WEIGHTS[g] * mean for g, mean in rated.items()) / total
+        return weighted_score(self.groups)
 
     def behaviour_ratio(self) -> Fraction:
         score = self.weighted_score()
@@ -135,25 +130,11 @@ class RatingsReceived:
         }
 
 
-def rater_score(scores: Any) -> Fraction:
-    """The mean of a rating's seven BerAKHLAK scores."""
-    values = list(scores.model_dump().values())
-    return Fraction(sum(values), len(values))
-
-
 async def ratings_received(conn: Any, codec: Codec, nip: str, period: str) -> RatingsReceived:
     """`nip`'s ratings of `period`: the latest of each rater counts (RULES.md §5)."""
     rows = await conn.fetch("SELECT envelope::text FROM events WHERE stream_id = $1 "
                             "AND type = 'RatingGiven'", f"rating:{nip}:{period}")
-    latest: dict[str, Any] = {}
-    for (text,) in rows:
-        envelope = codec.decode(text)
-        rater = envelope.data.rater_nip
-        if rater not in latest or stamp_of(envelope) > stamp_of(latest[rater]):
-            latest[rater] = envelope
-    groups: dict[str, list[Fraction]] = {g: [] for g in GROUP_WEIGHTS}
-    for envelope in latest.values():
-        groups[envelope.data.relation].append(rater_score(envelope.data.scores))
+    groups = group_scores(codec.decode(text) for (text,) in rows)
     person = (await read_directory(conn, codec)).person(nip)
     return RatingsReceived(nip, person.name if person else None, period, groups)
 
