@@ -27,7 +27,8 @@ EMITTED_BY: dict[str, tuple[str, ...]] = {
     "attendance": ("CheckedIn", "CheckedOut", "CheckInRejected", "LeaveRecorded",
                    "LeaveCancelled", "OfficialTravelRecorded"),
     "worklog": ("ActivityLogged", "ActivityApproved", "ActivityRejected", "ActivityRefused"),
-    "appraisal": ("RatingGiven", "IKPAssigned", "IKPCompleted", "AppraisalRefused"),
+    "appraisal": ("RatingGiven", "IKPAssigned", "IKPCompleted", "AppraisalRefused",
+                  "SKPDrafted", "SKPApproved", "SKPReturned", "EvaluationGiven"),
     "mkd": ("MKDRequested", "MKDGranted", "MKDDenied", "MKDRevoked", "MKDRefused"),
     "payroll": ("TPPCalculated", "MKDEligibilityDetermined", "TPPAdjusted", "PayrollClosed"),
 }

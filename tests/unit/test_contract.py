@@ -19,6 +19,9 @@ AT = "2026-10-05T07:21:09+07:00"
 SCORES = {k: 4 for k in (
     "berorientasi_pelayanan", "akuntabel", "kompeten", "harmonis", "loyal", "adaptif",
     "kolaboratif")}
+SKP_ITEM = {"item_id": "C1", "indicator": "Laporan kepegawaian tersusun", "target_quantity": 12,
+            "unit": "laporan", "monthly_targets": [1] * 12, "supports_item_id": "B1",
+            "unit_goal": None}
 CHECK = {"nip": NIP_A, "at": AT, "received_at": AT, "mode": "office", "lat": -6.9, "lon": 107.6,
          "accuracy_m": 8.5, "office_id": "GS", "flags": ["offline_sync"]}
 
@@ -64,6 +67,15 @@ SAMPLE_DATA: dict[str, dict[str, Any]] = {
     "AppraisalRefused": {"command_id": "0b6f1f1e-61c4-4b8e-9d1c-8f4f1d2c3b4a", "nip": NIP_B,
                          "action": "rate", "subject": NIP_A, "reason": "not_related",
                          "retryable": False},
+    "SKPDrafted": {"skp_id": "S1", "nip": NIP_A, "year": 2026, "revision": 1, "items": [
+        SKP_ITEM]},
+    "SKPApproved": {"skp_id": "S1", "nip": NIP_A, "revision": 1, "approver_nip": NIP_B},
+    "SKPReturned": {"skp_id": "S1", "nip": NIP_A, "revision": 1, "approver_nip": NIP_B,
+                    "notes": "Target terlalu rendah"},
+    "EvaluationGiven": {"nip": NIP_A, "year": 2026, "quarter": 3, "evaluator_nip": NIP_B,
+                        "proposed_result": "above", "proposed_behaviour": "meets",
+                        "result_rating": "meets", "behaviour_rating": "meets",
+                        "predikat": "baik", "override_reason": "Separuh laporan dari tim"},
     "MKDRequested": {"request_id": "R1", "nip": NIP_A, "week_start": "2026-11-02",
                      "days": ["2026-11-03", "2026-11-04"]},
     "MKDGranted": {"request_id": "R1", "nip": NIP_A, "approver_nip": NIP_B,
@@ -96,8 +108,9 @@ SOURCE_OF = {
                      "LeaveCancelled", "OfficialTravelRecorded"], "attendance"),
     **dict.fromkeys(["ActivityLogged", "ActivityApproved", "ActivityRejected",
                      "ActivityRefused"], "worklog"),
-    **dict.fromkeys(["RatingGiven", "IKPAssigned", "IKPCompleted",
-                     "AppraisalRefused"], "appraisal"),
+    **dict.fromkeys(["RatingGiven", "IKPAssigned", "IKPCompleted", "AppraisalRefused",
+                     "SKPDrafted", "SKPApproved", "SKPReturned", "EvaluationGiven"],
+                    "appraisal"),
     **dict.fromkeys(["MKDRequested", "MKDGranted", "MKDDenied", "MKDRevoked",
                      "MKDRefused"], "mkd"),
     **dict.fromkeys(["TPPCalculated", "TPPAdjusted", "PayrollClosed",
@@ -270,6 +283,11 @@ COMMAND_SAMPLES: list[dict[str, Any]] = [
     {"type": "AssignIKP", "ikp_id": "I1", "assignee_nip": NIP_A, "period": "2026-10",
      "title": "Rekap", "due_date": "2026-10-20"},
     {"type": "CompleteIKP", "ikp_id": "I1", "completed_at": AT},
+    {"type": "DraftSKP", "skp_id": "S1", "year": 2026, "items": [SKP_ITEM]},
+    {"type": "ApproveSKP", "skp_id": "S1", "revision": 1},
+    {"type": "ReturnSKP", "skp_id": "S1", "revision": 1, "notes": "Target terlalu rendah"},
+    {"type": "Evaluate", "nip": NIP_A, "year": 2026, "quarter": None, "result_rating": "above",
+     "behaviour_rating": "meets", "override_reason": None},
     {"type": "RequestMKD", "request_id": "R1", "week_start": "2026-11-02",
      "days": ["2026-11-03"]},
     {"type": "DecideMKD", "request_id": "R1", "grant": True, "days": ["2026-11-03"]},

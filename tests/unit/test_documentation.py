@@ -19,7 +19,7 @@ from pydantic import AwareDatetime, BaseModel
 
 from kinerja_events import commands
 from kinerja_events.codec import REFUSAL_REASONS
-from kinerja_events.events import EVENT_DATA, BerAKHLAKScores, Data, EnvelopeBase, Task
+from kinerja_events.events import EVENT_DATA, BerAKHLAKScores, Data, EnvelopeBase, SKPItem, Task
 from kinerja_events.types import WIB
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
@@ -187,6 +187,7 @@ COMMAND_MODELS = [commands.Command, *(m for m in vars(commands).values()
                                       if isinstance(m, type) and issubclass(m, commands.Command)
                                       and "type" in m.model_fields)]
 MODELS = {"Envelope": EnvelopeBase, "Task": Task, "BerAKHLAKScores": BerAKHLAKScores,
+          "SKPItem": SKPItem,
           **EVENT_DATA, **{m.__name__: m for m in COMMAND_MODELS}}
 
 

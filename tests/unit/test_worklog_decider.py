@@ -10,17 +10,22 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kinerja_events.commands import ApproveActivity, LogActivity, RejectActivity
+from kinerja_events.envelope import new_event, seal
 from kinerja_events.events import (
     EmployeeChanged,
     EmployeeTerminated,
     PositionDefined,
+    SKPApproved,
+    SKPDrafted,
+    SKPItem,
     Task,
 )
 from kinerja_events.hr import Directory
+from kinerja_events.skp import SKPBook
 from kinerja_events.types import WIB
 from kinerja_worklog import reasons
 from kinerja_worklog.decider import WorklogLimits, decide
-from kinerja_worklog.model import empty_state, evolve, with_directory
+from kinerja_worklog.model import empty_state, evolve, with_directory, with_reference
 from hr_facts import fact, registered
 
 HEAD = "196001012000011001"     # head of bureau: no superior
@@ -111,6 +116,45 @@ def test_a_log_is_refused_with_its_reason(command, reason):  # type: ignore[no-u
                                                                       command.actor_nip)
     assert event.data.retryable == reasons.is_retryable(reason)
     assert event.data.command_id == command.command_id
+
+
+def skp_book(*facts) -> SKPBook:  # type: ignore[no-untyped-def]
+    book = SKPBook()
+    book.add([seal(new_event(data, NOW - timedelta(days=30)), source="appraisal",
+                   stream_id="skp:S", stream_version=n, recorded_at=NOW)
+              for n, data in enumerate(facts, start=1)])
+    return book
+
+
+def skp_item(item_id: str) -> SKPItem:
+    return SKPItem(item_id=item_id, indicator="Laporan", target_quantity=12, unit="laporan",
+                   monthly_targets=[1] * 12, supports_item_id="B1", unit_goal=None)
+
+
+def test_an_activity_names_an_item_of_the_employees_approved_skp_of_its_year():
+    drafted = [SKPDrafted(skp_id="S", nip=CLERK, year=2026, revision=1,
+                          items=[skp_item("C1"), skp_item("C2")]),
+               SKPDrafted(skp_id="S", nip=CLERK, year=2026, revision=2,
+                          items=[skp_item("C3")])]
+    approved = SKPApproved(skp_id="S", nip=CLERK, revision=1, approver_nip=BOSS)
+
+    def logged(item_id: str, book: SKPBook, actor: str = CLERK) -> str:
+        state = with_reference(empty_state(), directory(), book)
+        [event] = decide(log(actor=actor, skp_item_id=item_id), NOW, state)
+        return outcome(event)
+
+    assert logged("C1", skp_book(*drafted)) == reasons.UNKNOWN_SKP_ITEM  # drafted only
+    book = skp_book(*drafted, approved)
+    assert logged("C1", book) == "ActivityLogged"
+    assert logged("C3", book) == reasons.UNKNOWN_SKP_ITEM  # revision 2 is not approved
+    assert logged("C1", book, actor=PEER) == reasons.UNKNOWN_SKP_ITEM  # another's SKP
+    next_year = skp_book(SKPDrafted(skp_id="S", nip=CLERK, year=2027, revision=1,
+                                    items=[skp_item("C1")]),
+                         SKPApproved(skp_id="S", nip=CLERK, revision=1, approver_nip=BOSS))
+    assert logged("C1", next_year) == reasons.UNKNOWN_SKP_ITEM  # the work date is in 2026
+    [event] = decide(log(skp_item_id="C2"), NOW, with_reference(empty_state(), directory(),
+                                                                 book))
+    assert event.data.skp_item_id == "C2"
 
 
 def test_three_days_back_is_allowed_and_the_limit_is_a_setting():

@@ -95,8 +95,12 @@ class DirectoryReference(Generic[S]):
         self.attach = attach
 
     async def read(self, conn: Any, commands: Sequence[Any]) -> DirectoryReference[S]:
-        self.directory.add(await self.new_facts.read_new(conn))
+        self.add(await self.new_facts.read_new(conn))
         return self
+
+    def add(self, facts: Sequence[EnvelopeBase]) -> None:
+        """Fold newly kept facts in (a service keeping more than the directory adds to it)."""
+        self.directory.add(facts)
 
     def prepare(self, state: S, command: Any) -> S:
         return self.attach(state, self.directory)

@@ -32,8 +32,8 @@ from kinerja_events.skp import SKPBook
 from .evaluation import monthly_scores, realisation
 from .model import AppraisalState, SKPContext, with_context, with_directory
 
-KEPT_TYPES = HR_TYPES
 WORKLOG_TYPES = frozenset({"ActivityLogged", "ActivityApproved", "ActivityRejected"})
+KEPT_TYPES = HR_TYPES | WORKLOG_TYPES
 CREATE = (
     "CREATE TABLE IF NOT EXISTS worklog_facts ("
     " event_id uuid PRIMARY KEY, nip text NOT NULL, type text NOT NULL,"
@@ -56,7 +56,7 @@ async def create_tables(engine: AsyncEngine) -> None:
 
 def keep_reference_fact(codec: Codec) -> Any:
     """The inbox effect keeping the directory's facts and worklog's activity facts."""
-    keep_hr = keeper(KEPT_TYPES, codec)
+    keep_hr = keeper(HR_TYPES, codec)
 
     async def keep(conn: AsyncConnection, envelope: EnvelopeBase) -> None:
         if envelope.type in WORKLOG_TYPES:

@@ -13,6 +13,7 @@ from kinerja_events.inbox import Delivery
 PAYROLL_TYPES_IGNORED = frozenset({
     "TPPCalculated", "TPPAdjusted", "PayrollClosed", "MKDEligibilityDetermined",
     "CheckInRejected", "ActivityRefused", "AppraisalRefused", "MKDRefused",
+    "SKPDrafted", "SKPApproved", "SKPReturned", "EvaluationGiven",
 })
 
 
@@ -25,7 +26,7 @@ STORE_FACTS = text(
 
 async def keep_facts(conn: AsyncConnection, received: Sequence[Delivery]) -> None:
     """Inbox batch effect: keep the consumed facts whole, as they came, in one statement
-    (payroll's own outputs and refusals excepted)."""
+    (payroll's own outputs, refusals, and SKPs and evaluations, which pay nothing, excepted)."""
     kept = [r for r in received if r.envelope.type not in PAYROLL_TYPES_IGNORED]
     if kept:
         await conn.execute(STORE_FACTS, {"event_ids": [r.envelope.event_id for r in kept],

@@ -26,7 +26,8 @@ from .queries import create_query_index, http_queries
 
 DATABASE = "worklog"
 # What its consumer groups (`<group prefix>-<part>`) read.
-CONSUMES = {"commands": [topics.commands_topic("worklog")], "reference": [topics.HR]}
+CONSUMES = {"commands": [topics.commands_topic("worklog")],
+            "reference": [topics.HR, topics.APPRAISAL]}
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,8 @@ failing check (codes and order in `reasons`). All of them occur at the time the 
 received (its record timestamp), so decisions are ordered as the service decided them.
 
 `LogActivity` (actor = the employee): the task must be in the task list of the position the
-employee holds on the work date, and `minutes` = quantity × the task's `minutes_per_unit`,
+employee holds on the work date, a `skp_item_id` an item of the employee's approved SKP of the
+work date's year (its highest approved revision), and `minutes` = quantity × the task's `minutes_per_unit`,
 computed here. The work date lies between the employment start and the termination, not after
 the WIB date received and at most `max_days_back` days before it. A repeated activity id
 replaces the record until it is decided, and only for the same employee.
@@ -82,13 +83,20 @@ def refuse_log(command: LogActivity, today: date, state: ActivityState,
         return reasons.TOO_MANY_MINUTES
     if command.evidence_ref is not None and not EVIDENCE_REF.fullmatch(command.evidence_ref):
         return reasons.INVALID_EVIDENCE_REF
-    if command.skp_item_id is not None:
+    if command.skp_item_id is not None and command.skp_item_id not in approved_skp_items(
+            state, command.actor_nip, day.year):
         return reasons.UNKNOWN_SKP_ITEM
     if state.logged is not None and state.logged.nip != command.actor_nip:
         return reasons.ACTIVITY_OF_OTHER_EMPLOYEE
     if state.decision is not None:
         return reasons.ACTIVITY_ALREADY_DECIDED
     return None
+
+
+def approved_skp_items(state: ActivityState, nip: str, year: int) -> set[str]:
+    """The item ids of `nip`'s approved SKP of `year` (as the facts held say)."""
+    record = state.skps.of(nip, year) if state.skps is not None else None
+    return {item.item_id for item in record.approved_items()} if record else set()
 
 
 def log_activity(command: LogActivity, state: ActivityState) -> ActivityLogged:

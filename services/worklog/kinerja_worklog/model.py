@@ -3,8 +3,8 @@
 An activity is its own stream (`activity:<activity_id>`). Where two facts of one kind disagree
 (two `ActivityLogged`, or two decisions), the later wins — greatest `occurred_at`, then greatest
 `event_id` string (RULES.md §4) — so the state does not depend on arrival order, and it agrees
-with what payroll counts. The directory is not folded from the stream: the batch's reference
-data attaches it (`with_directory`).
+with what payroll counts. The directory and the SKPs are not folded from the stream: the
+batch's reference data attaches them (`with_reference`).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from datetime import date
 
 from kinerja_events.events import ActivityApproved, ActivityLogged, ActivityRejected
 from kinerja_events.hr import Directory, Stamp, stamp_of
+from kinerja_events.skp import SKPBook
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,7 @@ class ActivityState:
     logged: Logged | None = None
     decision: Decision | None = None
     directory: Directory | None = None
+    skps: SKPBook | None = None
 
 
 def empty_state() -> ActivityState:
@@ -55,6 +57,10 @@ def empty_state() -> ActivityState:
 
 def with_directory(state: ActivityState, directory: Directory) -> ActivityState:
     return replace(state, directory=directory)
+
+
+def with_reference(state: ActivityState, directory: Directory, skps: SKPBook) -> ActivityState:
+    return replace(state, directory=directory, skps=skps)
 
 
 def evolve(state: ActivityState, fact: object) -> ActivityState:

@@ -45,8 +45,8 @@ REASONS: dict[str, Reason] = {
                False),
         Reason(INVALID_EVIDENCE_REF, "evidence_ref is neither null nor `sha256:` and 64 "
                "lowercase hex digits", False),
-        Reason(UNKNOWN_SKP_ITEM, "skp_item_id names no item of an approved SKP of the employee "
-               "(none exist yet: it must be null)", False),
+        Reason(UNKNOWN_SKP_ITEM, "skp_item_id names no item of the employee's approved SKP of "
+               "the work date's year (yet: the approval may still be on its way)", True),
         Reason(ACTIVITY_OF_OTHER_EMPLOYEE, "the activity_id was logged by another employee",
                False),
         Reason(ACTIVITY_ALREADY_DECIDED, "the activity was approved or rejected; it can no "
