@@ -20,8 +20,11 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "payroll": ("kinerja_payroll.cli", "TPP: compute, explain, close, verify"),
     "attendance": ("kinerja_attendance.cli", "the attendance service (K-MOB presensi)"),
     "worklog": ("kinerja_worklog.cli", "the worklog service (daily activities, approvals)"),
-    "appraisal": ("kinerja_appraisal.cli", "the appraisal service (360° ratings, IKP)"),
+    "appraisal": ("kinerja_appraisal.cli", "the appraisal service (360° ratings, IKP, SKP, "
+                                           "evaluations)"),
     "mkd": ("kinerja_mkd.cli", "the MKD service (work from anywhere: requests, grants)"),
+    "report": ("kinerja_cli.forms", "printed forms: an SKP with realisation, evaluations and TPP "
+                                    "(PDF); evaluations for SIASN (JSON)"),
     "status": ("kinerja_cli.status", "every service's health: database, broker, lag, backlog"),
     "deadletters": ("kinerja_cli.deadletters", "messages a service parked: list, show, replay"),
     "topics": ("kinerja_cli.topics", "create the Kafka topics (for a real cluster)"),

@@ -233,10 +233,12 @@ def test_an_approval_checks_the_links_against_the_superiors_skp_as_approved_then
     assert outcome(refused[0]) == reasons.SUPPORTS_UNKNOWN_ITEM
 
 
-def test_the_top_of_the_hierarchy_names_unit_goals_and_is_approved_by_nobody_below():
+def test_the_top_of_the_hierarchy_names_unit_goals_and_records_its_own_approval():
     events = run([draft(HEAD, [item("H1", goal="Pelayanan publik prima")], skp_id="SKP-H"),
-                  approve(BOSS, skp_id="SKP-H")])
-    assert [outcome(e) for e in events] == ["SKPDrafted", reasons.NOT_THE_APPROVER]
+                  approve(BOSS, skp_id="SKP-H"), approve(HEAD, skp_id="SKP-H")])
+    assert [outcome(e) for e in events] == ["SKPDrafted", reasons.NOT_THE_APPROVER,
+                                            "SKPApproved"]
+    assert events[-1].data.approver_nip == HEAD
 
 
 def test_where_the_superior_has_left_the_next_one_up_decides():

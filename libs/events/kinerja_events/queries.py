@@ -35,6 +35,12 @@ def period_param(params: Mapping[str, str], name: str = "period") -> str:
     return param(params, name, Period, "YYYY-MM")  # type: ignore[no-any-return]
 
 
+def year_param(params: Mapping[str, str], name: str = "year") -> int:
+    from .events import Year
+
+    return param(params, name, Year, "a year, 2000–2099")  # type: ignore[no-any-return]
+
+
 async def on_connection(engine: Any, read: Callable[[Any], Awaitable[T]]) -> T:
     """`read(conn)` on an asyncpg connection of `engine`'s pool."""
     async with engine.connect() as connection:

@@ -76,6 +76,8 @@ def make_metrics(registry: CollectorRegistry) -> Metrics:
                         "completed on time or late", ["event"], registry=registry),
         ikp_overdue=Gauge("kinerja_appraisal_ikp_overdue", "IKPs not completed whose due date "
                           "has passed (as of the last refresh)", registry=registry),
+        predikat=PromCounter("kinerja_appraisal_evaluations", "Evaluations given, by period "
+                             "kind and predikat", ["period", "predikat"], registry=registry),
     )
 
 

@@ -1,5 +1,7 @@
 """What people ask the appraisal service: whom an employee may rate (what the phone shows), the
-ratings an employee received (by group, never by rater), and a leader's open and overdue IKPs.
+ratings an employee received (by group, never by rater), a leader's open and overdue IKPs, an
+employee's SKP of a year with its realisation and evaluations, and the evaluations of a period
+(what the national system, SIASN, takes).
 
 All read the service's own database: the rating and IKP streams in `events` and the HR directory
 in `reference_facts` (asyncpg connections).
@@ -19,7 +21,13 @@ from kinerja_events.hr import Directory
 from kinerja_events.reference import read_directory
 
 from .decider import AppraisalLimits, employed_in, rating_window, relation_between
-from .evaluation import GROUP_WEIGHTS, group_scores, weighted_score
+from kinerja_events.events import EvaluationGiven
+from kinerja_events.skp import SKPBook, SKPRecord
+from kinerja_events.types import WIB
+
+from .evaluation import (
+    GROUP_WEIGHTS, group_scores, period_bounds, period_label, realisation, weighted_score,
+)
 from .model import AppraisalState, evolve, is_on_time
 
 # RULES.md §5: S / 4 capped at 1.
@@ -201,12 +209,188 @@ async def overdue_count(conn: Any, today: date) -> int:
     return int(await conn.fetchval(OVERDUE, today))
 
 
+# --- an employee's SKP of a year -------------------------------------------------------------------
+@dataclass
+class SKPItemView:
+    item_id: str
+    indicator: str
+    unit: str
+    target_quantity: int
+    monthly_targets: list[int]
+    realised: list[int]
+    """Approved quantity by month (January … December)."""
+    supports_item_id: str | None
+    supports_indicator: str | None
+    """The indicator of the superior's item it serves (None where not found)."""
+    unit_goal: str | None
+
+
+@dataclass
+class EvaluationView:
+    period: str
+    quarter: int | None
+    evaluator_nip: str
+    evaluator_name: str | None
+    proposed_result: str
+    proposed_behaviour: str
+    result_rating: str
+    behaviour_rating: str
+    predikat: str
+    override_reason: str | None
+    evaluated_at: datetime
+
+
+@dataclass
+class SKPView:
+    """An employee's SKP of a year as it stands: the approved revision's items with monthly
+    targets against realisation, the latest revision's status, and the evaluations given."""
+
+    nip: str
+    name: str | None
+    unit: str | None
+    superior_nip: str | None
+    superior_name: str | None
+    year: int
+    skp_id: str | None
+    approved_revision: int | None
+    latest_revision: int
+    latest_status: str | None
+    """drafted | approved | returned (None: no SKP)."""
+    return_notes: str | None
+    items: list[SKPItemView]
+    evaluations: list[EvaluationView]
+
+    def as_json(self) -> dict[str, Any]:
+        body = asdict(self)
+        for evaluation in body["evaluations"]:
+            evaluation["evaluated_at"] = evaluation["evaluated_at"].isoformat()
+        return body
+
+
+def year_day(year: int, today: date) -> date:
+    """The day of `year` whose hierarchy an SKP view shows: today, or the year's last day."""
+    return min(today, date(year, 12, 31)) if today.year >= year else date(year, 1, 1)
+
+
+async def skp_record(conn: Any, codec: Codec, nip: str, year: int) -> SKPRecord | None:
+    """`nip`'s SKP of `year` from its stream, or None."""
+    book = SKPBook()
+    book.add(codec.decode(text) for (text,) in await conn.fetch(
+        "SELECT e.envelope::text FROM skps s JOIN events e ON e.stream_id = 'skp:' || s.skp_id "
+        "WHERE s.nip = $1 AND s.year = $2 ORDER BY e.stream_version", nip, year))
+    return book.of(nip, year)
+
+
+async def evaluations_of(conn: Any, codec: Codec, directory: Directory, year: int,
+                         nip: str | None = None, quarter: int | None | str = "any"
+                         ) -> list[tuple[EvaluationGiven, datetime]]:
+    """The evaluations of `year` (of `nip`; of `quarter`, None meaning the annual ones), with
+    when they were given, by NIP then period."""
+    rows = await conn.fetch(
+        "SELECT envelope::text FROM events WHERE type = 'EvaluationGiven' "
+        "AND stream_id LIKE 'evaluation:%' AND (envelope->'data'->>'year')::int = $1 "
+        "AND ($2::text IS NULL OR envelope->'data'->>'nip' = $2)", year, nip)
+    found = []
+    for (text,) in rows:
+        envelope = codec.decode(text)
+        data = envelope.data
+        if quarter == "any" or data.quarter == quarter:
+            found.append((data, envelope.occurred_at))
+    return sorted(found, key=lambda f: (f[0].nip, 5 if f[0].quarter is None else f[0].quarter))
+
+
+def evaluation_view(data: EvaluationGiven, at: datetime, directory: Directory) -> EvaluationView:
+    evaluator = directory.person(data.evaluator_nip)
+    return EvaluationView(period_label(data.year, data.quarter), data.quarter, data.evaluator_nip,
+                          evaluator.name if evaluator else None, data.proposed_result,
+                          data.proposed_behaviour, data.result_rating, data.behaviour_rating,
+                          data.predikat, data.override_reason, at)
+
+
+async def skp_view(conn: Any, codec: Codec, nip: str, year: int, today: date) -> SKPView:
+    """`nip`'s SKP of `year`, realisation and evaluations (asyncpg connection)."""
+    directory = await read_directory(conn, codec)
+    person = directory.person(nip)
+    day = year_day(year, today)
+    superior = directory.superior_of(nip, day)
+    record = await skp_record(conn, codec, nip, year)
+    served: dict[str, str] = {}
+    if superior is not None:
+        superior_record = await skp_record(conn, codec, superior, year)
+        for revision in (superior_record.revisions.values() if superior_record else ()):
+            served.update({i.item_id: i.indicator for i in revision})
+    realised = realisation([codec.decode(text) for (text,) in await conn.fetch(
+        "SELECT envelope::text FROM worklog_facts WHERE nip = $1", nip)], year)
+    items = [SKPItemView(i.item_id, i.indicator, i.unit, i.target_quantity,
+                         list(i.monthly_targets),
+                         [realised.get((i.item_id, m), 0) for m in range(1, 13)],
+                         i.supports_item_id, served.get(i.supports_item_id or ""), i.unit_goal)
+             for i in (record.approved_items() if record else ())]
+    latest = record.latest if record else 0
+    decision = record.decisions.get(latest) if record else None
+    superior_person = directory.person(superior) if superior else None
+    return SKPView(
+        nip, person.name if person else None,
+        person.attributes_on(day).get("unit") if person else None, superior,
+        superior_person.name if superior_person else None, year,
+        record.skp_id if record else None, record.approved_revision if record else None,
+        latest, record.status(latest) if record and latest else None,
+        decision.notes if decision and not decision.approved else None, items,
+        [evaluation_view(data, at, directory)
+         for data, at in await evaluations_of(conn, codec, directory, year, nip)])
+
+
+async def unit_members(conn: Any, codec: Codec, unit: str, year: int, today: date) -> list[str]:
+    """The NIPs of everyone employed in `year` whose unit, on the year's shown day, is `unit`."""
+    directory = await read_directory(conn, codec)
+    day = year_day(year, today)
+    return sorted(p.nip for p in directory.people.values()
+                  if p.attributes_on(day).get("unit") == unit
+                  and employed_in_year(p, year))
+
+
+def employed_in_year(person: Any, year: int) -> bool:
+    return (person.start is not None and person.start <= date(year, 12, 31)
+            and (person.end is None or person.end > date(year, 1, 1)))
+
+
+async def siasn_records(conn: Any, codec: Codec, year: int, quarter: int | None | str
+                        ) -> list[dict[str, Any]]:
+    """Per employee and period evaluated: the evaluation as the national system takes it
+    (fields in docs/skp.md)."""
+    directory = await read_directory(conn, codec)
+    records = []
+    for data, at in await evaluations_of(conn, codec, directory, year, quarter=quarter):
+        person, evaluator = directory.person(data.nip), directory.person(data.evaluator_nip)
+        records.append({
+            "nip": data.nip, "nama": person.name if person else None,
+            "unit": person.attributes_on(period_bounds(data.year, data.quarter)[1]).get("unit")
+            if person else None,
+            "tahun": data.year, "periode": "tahunan" if data.quarter is None else "triwulan",
+            "triwulan": data.quarter,
+            "hasil_kerja": SIASN_RATING[data.result_rating],
+            "perilaku_kerja": SIASN_RATING[data.behaviour_rating],
+            "predikat": SIASN_PREDIKAT[data.predikat],
+            "pejabat_penilai_nip": data.evaluator_nip,
+            "pejabat_penilai_nama": evaluator.name if evaluator else None,
+            "tanggal_penilaian": at.astimezone(WIB).date().isoformat(),
+            "alasan_penyesuaian": data.override_reason,
+        })
+    return records
+
+
+SIASN_RATING = {"above": "DIATAS_EKSPEKTASI", "meets": "SESUAI_EKSPEKTASI",
+                "below": "DIBAWAH_EKSPEKTASI"}
+SIASN_PREDIKAT = {"sangat_baik": "SANGAT_BAIK", "baik": "BAIK",
+                  "butuh_perbaikan": "BUTUH_PERBAIKAN", "kurang": "KURANG",
+                  "sangat_kurang": "SANGAT_KURANG"}
+
+
 # --- the read API -------------------------------------------------------------------------------
 def http_queries(engine: Any, codec: Codec, limits: AppraisalLimits) -> dict[str, Any]:
     """The JSON GET endpoints: `/appraisal/rateable?nip=NIP[&period=YYYY-MM]`,
     `/appraisal/received?nip=NIP&period=YYYY-MM` and `/appraisal/ikp?leader=NIP`."""
-    from kinerja_events.queries import nip_param, on_connection, period_param
-    from kinerja_events.types import WIB
+    from kinerja_events.queries import nip_param, on_connection, period_param, year_param
 
     def today() -> date:
         return datetime.now(WIB).date()
@@ -233,5 +417,11 @@ def http_queries(engine: Any, codec: Codec, limits: AppraisalLimits) -> dict[str
                 "overdue": [v.as_json() for v in found if v.status == "overdue"],
                 "completed": sum(v.status.startswith("completed") for v in found)}
 
+    async def skp(params: Any) -> Any:
+        nip, year = nip_param(params, "nip"), year_param(params)
+        found = await on_connection(engine, lambda conn: skp_view(conn, codec, nip, year,
+                                                                  today()))
+        return found.as_json()
+
     return {"/appraisal/rateable": rateable, "/appraisal/received": received,
-            "/appraisal/ikp": ikp}
+            "/appraisal/ikp": ikp, "/appraisal/skp": skp}

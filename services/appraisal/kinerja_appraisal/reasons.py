@@ -132,7 +132,8 @@ REASONS: dict[str, Reason] = {
         Reason(SUPPORTS_UNKNOWN_ITEM, "supports_item_id names no item of the direct "
                "superior's approved SKP of the year (yet)", True),
         Reason(UNKNOWN_SKP, "no SKPDrafted with this skp_id (yet)", True),
-        Reason(OWN_SKP, "an employee cannot approve or return their own SKP", False),
+        Reason(OWN_SKP, "an employee cannot approve or return their own SKP (only the top of "
+               "the hierarchy, with nobody above, records their own)", False),
         Reason(NOT_THE_APPROVER, "the actor is not the SKP owner's direct superior on the "
                "decision date (nor, where that post is vacant, the next superior up)", False),
         Reason(STALE_REVISION, "`revision` is not the SKP's latest revision", False),

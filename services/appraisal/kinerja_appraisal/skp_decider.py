@@ -7,7 +7,9 @@ drafting date ties every item to an item of that superior's approved SKP of the 
 (`supports_item_id`); one with none names a `unit_goal` instead.
 
 `ApproveSKP` / `ReturnSKP` (actor = the direct superior on the decision date, or the next one up
-where that post is vacant): only the latest revision, once. An approval checks the cascading
+where that post is vacant; for the top of the hierarchy, who has nobody above in the platform,
+the official themself, recording the SKP agreed with the regional head outside it): only the
+latest revision, once. An approval checks the cascading
 links again against the superior's SKP as approved then. An approved SKP stays in force until a
 later revision is approved.
 
@@ -111,11 +113,10 @@ def refuse_skp_decision(command: ApproveSKP | ReturnSKP, today: date, state: App
     record = state.skp
     if record is None or record.latest == 0:
         return reasons.UNKNOWN_SKP
-    if command.actor_nip == record.nip:
-        return reasons.OWN_SKP
     directory = state.directory or Directory()
-    if command.actor_nip != directory.approver_of(record.nip, today, today):
-        return reasons.NOT_THE_APPROVER
+    approver = directory.approver_of(record.nip, today, today) or record.nip
+    if command.actor_nip != approver:
+        return reasons.OWN_SKP if command.actor_nip == record.nip else reasons.NOT_THE_APPROVER
     if command.revision != record.latest:
         return reasons.STALE_REVISION
     if record.status(command.revision) != "drafted":
