@@ -14,6 +14,13 @@ against the position's tasks, their approval or rejection by the superior the sa
 from the HR side, and — once payroll has determined eligibility from the month before — MKD
 requests on Mondays, the superior's decision and check-ins from home on the days granted.
 
+Before the first month, everyone drafts an SKP for each year the demo touches, level by level
+down the hierarchy (one item per task of the position, each serving an item of the superior's
+SKP; the Sekretaris Daerah at the top names the unit's goal), and the superiors approve them;
+activities then name the item of their task. After the months, each superior evaluates the last
+quarter that has ended, confirming the proposal the data gives or, now and then, overriding it
+with a reason.
+
 Everything is a function of the seed: the same month gives the same command ids on every run,
 so a platform restarted halfway through answers the commands it already decided as repeats.
 """
@@ -528,7 +535,8 @@ class MonthSimulation:
             work.sends.append(Send("worklog", cmd.LogActivity(
                 command_id=self.command_id(), actor_nip=person.nip, sent_at=logged,
                 activity_id=activity_id, work_date=day, task_code=chosen.task_code,
-                quantity=quantity, description=f"{chosen.name} ({chosen.unit})")))
+                quantity=quantity, description=f"{chosen.name} ({chosen.unit})",
+                skp_item_id=chosen.task_code)))
             if approver is None:
                 continue
             decided = at(day, 17, self.rng.randint(0, 59))
@@ -577,3 +585,111 @@ def simulate_month(org: Organisation, period: str, mkd_quota: Mapping[str, int] 
     """`period`'s days of commands (the seed is the period's, so re-runs send the same ids)."""
     year, month = map(int, period.split("-"))
     return MonthSimulation(org, period, DEMO_SEED * 100 + year * 12 + month, mkd_quota).simulate()
+
+
+# --- SKPs and the quarter's evaluation -----------------------------------------------------------
+UNIT_GOAL = "Iklim investasi yang kondusif dan pelayanan perizinan yang prima"
+OVERRIDE_REASON = "Kualitas hasil kerja dinilai langsung oleh atasan, bukan hanya jumlah laporan"
+
+
+def skp_id_of(nip: str, year: int) -> str:
+    return f"SKP-{year}-{nip}"
+
+
+def levels(org: Organisation) -> list[list[Person]]:
+    """The hierarchy from the top down: those with no superior, then their subordinates, …"""
+    subordinates = org.subordinates()
+    level = [p for p in org.people if p.superior_nip is None]
+    out = []
+    while level:
+        out.append(level)
+        level = [s for p in level for s in subordinates.get(p.nip, [])]
+    return out
+
+
+def skp_items(person: Person, served: Sequence[ev.SKPItem], year: int, first_month: int
+              ) -> list[ev.SKPItem]:
+    """One item per task of the position (its code is the item id): a month's target is the
+    quantity a full working day's share of that task gives, from `first_month` on (the months
+    before, the employee was not on the platform); each serves an item of the superior's SKP in
+    turn, or, at the top, the unit's goal."""
+    tasks = person.position.tasks
+    days = [len(working_days(f"{year}-{m:02d}", holidays({year}))) for m in range(1, 13)]
+    items = []
+    for n, chosen in enumerate(tasks):
+        monthly = [0 if month < first_month else max(1, round(
+            days[month - 1] * TARGET_MINUTES / len(tasks) / chosen.minutes_per_unit))
+            for month in range(1, 13)]
+        items.append(ev.SKPItem(
+            item_id=chosen.task_code, indicator=f"{chosen.name} ({chosen.unit})",
+            target_quantity=sum(monthly), unit=chosen.unit, monthly_targets=monthly,
+            supports_item_id=served[n % len(served)].item_id if served else None,
+            unit_goal=None if served else UNIT_GOAL))
+    return items
+
+
+def plan_skps(org: Organisation, periods: Sequence[str], seed: int = DEMO_SEED) -> list[Wave]:
+    """For each year of `periods`: each level drafts on the first working day of its first
+    demo month, then the level above approves (the top records its own), in waves."""
+    rng = random.Random(seed * 7 + 1)
+    waves = []
+    for year in sorted({int(p[:4]) for p in periods}):
+        first_month = min(int(p[5:7]) for p in periods if int(p[:4]) == year)
+        day = working_days(f"{year}-{first_month:02d}", holidays({year}))[0]
+        items: dict[str, list[ev.SKPItem]] = {}
+        for depth, level in enumerate(levels(org)):
+            drafts = Wave(at(day, 6, 2 * depth), f"SKP drafts, level {depth + 1}")
+            approvals = Wave(at(day, 6, 2 * depth + 1), f"SKP approvals, level {depth + 1}")
+            for person in level:
+                items[person.nip] = skp_items(person, items.get(person.superior_nip or "", []),
+                                              year, first_month)
+                skp_id = skp_id_of(person.nip, year)
+                drafts.sends.append(Send("appraisal", cmd.DraftSKP(
+                    command_id=UUID(int=rng.getrandbits(128), version=4),
+                    actor_nip=person.nip, sent_at=drafts.at, skp_id=skp_id, year=year,
+                    items=items[person.nip])))
+                approvals.sends.append(Send("appraisal", cmd.ApproveSKP(
+                    command_id=UUID(int=rng.getrandbits(128), version=4),
+                    actor_nip=person.superior_nip or person.nip, sent_at=approvals.at,
+                    skp_id=skp_id, revision=1)))
+            waves += [drafts, approvals]
+    return waves
+
+
+def evaluation_quarter(periods: Sequence[str], today: date) -> tuple[int, int] | None:
+    """The last quarter ended before `today` that a demo month falls in (None: none has)."""
+    for period in sorted(periods, reverse=True):
+        year, month = int(period[:4]), int(period[5:7])
+        quarter = (month - 1) // 3 + 1
+        last_month = 3 * quarter
+        ends = date(year + last_month // 12, last_month % 12 + 1, 1)
+        if ends <= today:
+            return year, quarter
+    return None
+
+
+def plan_evaluations(org: Organisation, year: int, quarter: int,
+                     proposals: Mapping[str, tuple[str, str]], received: datetime,
+                     seed: int = DEMO_SEED) -> Wave:
+    """Each superior evaluates their direct subordinates' quarter: the proposal confirmed, or —
+    for about one in ten — the result moved a step up or down, with a reason."""
+    rng = random.Random(seed * 11 + year * 4 + quarter)
+    wave = Wave(received, f"evaluations of {year}-Q{quarter}")
+    steps = ("below", "meets", "above")
+    for person in org.people:
+        command_id = UUID(int=rng.getrandbits(128), version=4)
+        override = rng.random() < 0.1
+        if person.superior_nip is None or person.nip not in proposals:
+            continue
+        result, behaviour = proposals[person.nip]
+        reason = None
+        if override:
+            index = steps.index(result)
+            result = steps[index + 1 if index < 2 else index - 1]
+            reason = OVERRIDE_REASON
+        wave.sends.append(Send("appraisal", cmd.Evaluate(
+            command_id=command_id, actor_nip=person.superior_nip, sent_at=received,
+            nip=person.nip, year=year, quarter=quarter,
+            result_rating=result, behaviour_rating=behaviour,  # type: ignore[arg-type]
+            override_reason=reason)))
+    return wave

@@ -24,6 +24,8 @@ log = structlog.get_logger("kinerja.demo")
 
 WAIT_SECONDS = 300.0
 GRANTED = "MKDGranted"
+WORKLOG_FACTS = ("ActivityLogged", "ActivityApproved", "ActivityRejected")
+LEADERS = ("SEKDA", "KADIS", "SEKDIS", "KABID", "KASUBBAG")
 
 
 def add_commands(parser: argparse.ArgumentParser) -> None:
@@ -51,6 +53,11 @@ class Driven:
     outcomes: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
     skipped: list[str] = field(default_factory=list)
+    skps_approved: int = 0
+    evaluated: str | None = None
+    """The quarter evaluated (e.g. 2026-Q3); None where none has ended since the demo began."""
+    predikat: dict[str, int] = field(default_factory=dict)
+    sample_skp: str | None = None
 
 
 def demo_periods(today: date) -> list[str]:
@@ -74,6 +81,7 @@ class DemoDriver:
         self.org = build_organisation(staff_per_section)
         self.progress = progress
         self.engines: dict[str, Any] = {}  # one per service database, for the driver's polls
+        self.worklog_facts: list[UUID] = []  # the activities' facts appraisal must hold
 
     def engine(self, service: str) -> Any:
         """The driver's engine on `service`'s database (made once)."""
@@ -99,6 +107,7 @@ class DemoDriver:
         gateway = Gateway(self.endpoints.kafka_bootstrap, signing_keys())
         await gateway.start()
         try:
+            await self.agree_skps(periods, gateway, driven)
             quota: dict[str, int] = {}
             for period in periods:
                 if await self.is_closed(period):
@@ -107,6 +116,7 @@ class DemoDriver:
                     await self.simulate(period, quota, gateway, driven)
                     await self.close(period)
                 quota = await self.eligibility_after(period)
+            await self.evaluate_quarter(periods, today, gateway, driven)
         finally:
             await gateway.stop()
         driven.resent = gateway.resent
@@ -141,6 +151,77 @@ class DemoDriver:
             await self.wait_handled(service, consumer, ids, f"{service} to hold the HR import")
         return len(envelopes)
 
+    # --- SKPs and the quarter's evaluation ---------------------------------------------------
+    async def agree_skps(self, periods: Sequence[str], gateway: Any, driven: Driven) -> None:
+        """Everyone's SKP of each demo year drafted and approved, level by level; then wait
+        until worklog holds the approvals (activities name the items)."""
+        from .demo import plan_skps
+
+        self.progress.say("Drafting and approving SKPs down the hierarchy ...")
+        approved = []
+        for wave in plan_skps(self.org, periods):
+            outcomes = await gateway.decide([(s.service, s.command, s.command.sent_at)
+                                             for s in wave.sends])
+            approved += [o.event_id for events in outcomes.values() for o in events
+                         if o.type == "SKPApproved"]
+        driven.skps_approved = len(approved)
+        await self.wait_handled("worklog", "worklog-reference", approved,
+                                "worklog to hold the approved SKPs")
+
+    async def evaluate_quarter(self, periods: Sequence[str], today: date, gateway: Any,
+                               driven: Driven) -> None:
+        """Each superior evaluates the last ended quarter (from the proposals the data gives
+        now), and one employee's SKP is printed as a sample."""
+        from kinerja_appraisal.queries import evaluation_proposal
+        from kinerja_events.codec import make_codec
+        from kinerja_events.queries import on_connection
+        from kinerja_events.types import WIB
+
+        from .demo import evaluation_quarter, plan_evaluations
+
+        found = evaluation_quarter(periods, today)
+        if found is None:
+            return
+        year, quarter = found
+        driven.evaluated = f"{year}-Q{quarter}"
+        self.progress.say(f"Evaluating {driven.evaluated} ...")
+        await self.wait_handled("appraisal", "appraisal-reference", self.worklog_facts,
+                                "appraisal to hold worklog's activities")
+        codec, proposals = make_codec(), {}
+        for person in self.org.people:
+            shown = await on_connection(self.engine("appraisal"), lambda conn: (
+                evaluation_proposal(conn, codec, person.nip, year, quarter)))
+            if shown["approved_skp"]:
+                proposals[person.nip] = (shown["proposed_result"], shown["proposed_behaviour"])
+        wave = plan_evaluations(self.org, year, quarter, proposals, datetime.now(WIB))
+        outcomes = await gateway.decide([(s.service, s.command, s.command.sent_at)
+                                         for s in wave.sends])
+        for events in outcomes.values():
+            for event in events:
+                if event.type == "EvaluationGiven":
+                    predikat = event.data["predikat"]
+                    driven.predikat[predikat] = driven.predikat.get(predikat, 0) + 1
+        await self.print_sample(year, driven)
+
+    async def print_sample(self, year: int, driven: Driven) -> None:
+        """The SKP form of the first staff member of the first section, next to the closes'
+        CSVs."""
+        from kinerja_appraisal.queries import skp_view
+        from kinerja_events.codec import make_codec
+        from kinerja_events.queries import on_connection
+        from kinerja_events.types import WIB
+
+        from .forms import file_name, tpp_by_month, write_skp_pdf
+
+        sample = next(p for p in self.org.people if p.position_code not in LEADERS)
+        today = datetime.now(WIB).date()
+        view = await on_connection(self.engine("appraisal"), lambda conn: skp_view(
+            conn, make_codec(), sample.nip, year, today))
+        tpp = await on_connection(self.engine("payroll"), lambda conn: tpp_by_month(
+            conn, sample.nip, year))
+        out = self.payroll_config.export_dir / file_name(view)
+        driven.sample_skp = str(write_skp_pdf(view, tpp, out))
+
     # --- a month ----------------------------------------------------------------------------
     async def simulate(self, period: str, quota: dict[str, int], gateway: Any,
                        driven: Driven) -> None:
@@ -160,6 +241,8 @@ class DemoDriver:
                     for outcome in events:
                         driven.outcomes[outcome.type] = driven.outcomes.get(outcome.type, 0) + 1
                         produced.append(outcome.event_id)
+                        if outcome.type in WORKLOG_FACTS:
+                            self.worklog_facts.append(outcome.event_id)
                 driven.commands += len(wave.sends)
                 granted = [o.event_id for events in outcomes.values() for o in events
                            if o.type == GRANTED]

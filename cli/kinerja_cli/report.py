@@ -106,5 +106,23 @@ def render(table: Any, driven: Any, eligibility: dict[str, int], next_period: st
     out += ["", f"TPP {table.period} per unit (closed):", unit_table(rows), "",
             f"Top {TOP} (share of base TPP earned):", people_table(best[:TOP]), "",
             f"Bottom {TOP}:", people_table(best[-TOP:][::-1]), "",
-            *mkd_lines(eligibility, next_period)]
+            *mkd_lines(eligibility, next_period), "", *skp_lines(driven)]
     return "\n".join(out)
+
+
+PREDIKAT_ORDER = ("sangat_baik", "baik", "butuh_perbaikan", "kurang", "sangat_kurang")
+
+
+def skp_lines(driven: Any) -> list[str]:
+    """The SKPs agreed, the quarter's evaluations by predikat, and the sample form."""
+    lines = [f"SKP: {driven.skps_approved:,} approved down the hierarchy (kinerja appraisal skp "
+             "NIP YEAR)"]
+    if driven.evaluated is None:
+        lines.append("Evaluation: no quarter has ended since the demo's first month")
+    else:
+        counts = ", ".join(f"{driven.predikat.get(p, 0)} {p}" for p in PREDIKAT_ORDER)
+        lines.append(f"Evaluation {driven.evaluated}: {counts} (kinerja report siasn "
+                     f"{driven.evaluated[:4]} --quarter {driven.evaluated[-1]})")
+    if driven.sample_skp:
+        lines.append(f"Sample SKP form (PDF): {driven.sample_skp}")
+    return lines

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from kinerja_cli.drive import demo_periods
+from kinerja_cli.drive import LEADERS, demo_periods
 from kinerja_cli.run import READY_LINE
 from kinerja_events.embedded import (
     ENDPOINTS_FILE,
@@ -161,6 +161,46 @@ def sample(metrics: str, name: str, **labels: str) -> float:
     return total
 
 
+async def check_skps_and_evaluations(data_dir: Path, out: str) -> None:
+    """The demo's SKPs and its quarter's evaluation, as the report, SIASN's export and the
+    printed form show them."""
+    from pypdf import PdfReader
+
+    from kinerja_cli.demo import build_organisation, evaluation_quarter
+
+    today = datetime.now(WIB).date()
+    org = build_organisation(int(STAFF))
+    years = {p[:4] for p in demo_periods(today)}
+    assert f"SKP: {len(org.people) * len(years)} approved" in out.replace(",", "")
+    found = evaluation_quarter(demo_periods(today), today)
+    if found is None:
+        assert "no quarter has ended" in out
+        return
+    year, quarter = found
+    assert f"Evaluation {year}-Q{quarter}: " in out
+    exported = await asyncio.to_thread(run_cli, data_dir, "report", "siasn", str(year),
+                                       "--quarter", str(quarter))
+    assert exported.returncode == 0, exported.stderr
+    records = json.loads(exported.stdout)
+    evaluated = {p.nip for p in org.people if p.superior_nip is not None}
+    assert {r["nip"] for r in records} == evaluated
+    assert {r["triwulan"] for r in records} == {quarter}
+    assert {r["predikat"] for r in records} <= {"SANGAT_BAIK", "BAIK", "BUTUH_PERBAIKAN",
+                                                "KURANG", "SANGAT_KURANG"}
+    staff = next(p for p in org.people if p.position_code not in LEADERS)
+    mine = next(r for r in records if r["nip"] == staff.nip)
+    printed = await asyncio.to_thread(run_cli, data_dir, "report", "skp", staff.nip, str(year),
+                                      "--out", str(data_dir / "forms"), "--json")
+    assert printed.returncode == 0, printed.stderr
+    [written] = json.loads(printed.stdout)
+    text = " ".join(" ".join(page.extract_text() for page in PdfReader(written["pdf"]).pages)
+                    .split())
+    assert staff.name in text and f"{year}-Q{quarter}" in text
+    assert mine["predikat"].replace("_", " ").title() in text
+    assert all(f"{t.name} ({t.unit})" in text for t in staff.position.tasks)
+    assert "Sample SKP form (PDF): " in out
+
+
 async def test_the_demo_closes_two_months_that_the_audit_export_reproduces(data_dir: Path
                                                                            ) -> None:
     metrics_port = free_port()
@@ -211,6 +251,8 @@ async def test_the_demo_closes_two_months_that_the_audit_export_reproduces(data_
         for service in ("attendance", "worklog", "appraisal", "mkd", "payroll"):
             assert {"consumer_lag", "outbox_backlog", "dead_letters"} <= set(
                 health["services"][service]), service
+
+        await check_skps_and_evaluations(data_dir, out)
 
         status = await asyncio.to_thread(run_cli, data_dir, "status")
         assert status.returncode == 0, status.stderr

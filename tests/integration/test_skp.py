@@ -180,6 +180,10 @@ async def test_skps_cascade_activities_realise_them_and_the_quarter_is_evaluated
     # Quarter target 4 × 3 + 1 × 3 = 15, realised 14 + 2 = 16 (107 %): meets. S = (0.5 × 5 +
     # 0.3 × 4) / 0.8 = 4.625: above. Confirming "above" for the result needs a reason.
     assert Fraction(16, 15) < Fraction(110, 100)
+    shown = await http_get(appraisal, f"/appraisal/proposal?nip={team.clerk}&year={YEAR}"
+                                      f"&quarter={QUARTER}")
+    assert (shown["target"], shown["realised"], shown["score"], shown["proposed_result"],
+            shown["proposed_behaviour"]) == (15, 16, "4.625000", "meets", "above")
     unreasoned = evaluate(team, "above", "above")
     confirmed = evaluate(team, "meets", "above")
     again = evaluate(team, "meets", "above")

@@ -11,8 +11,9 @@ One small organisation (each variant a copy of it with one fact more):
     variant `vacant`: BOSS terminated effective 2026-10-21 (today): the clerk's superior's post
     is vacant; variant `leave`: BOSS on leave 2026-10-21..23 (a `LeaveRecorded`).
 
-Every command is about the clerk (their check-out day, leave, activity, rating, IKP, MKD request),
-received on Wednesday 2026-10-21 at 10:00 WIB (its record timestamp), and sent by a role:
+Every command is about the clerk (their check-out day, leave, activity, rating, IKP, MKD request,
+SKP, evaluation), received on Wednesday 2026-10-21 at 10:00 WIB (its record timestamp), and sent
+by a role:
 
 | role | actor | variant |
 |---|---|---|
@@ -44,9 +45,14 @@ What the code and docs/reasons.md say, encoded as is (see the report):
 - Attendance's HR commands are authorised by the HR key alone: the decider never looks at
   `actor_nip`; any gateway-signed one is `bad_signature`.
 - A leave of the superior changes nobody's rights (no decider reads leaves for authority).
-- A vacant post passes the decision up for worklog's approvals and MKD decisions
-  (`Directory.approver_of`); ratings and IKP completions have no vacancy rule (a rating is a
-  person's own view; an IKP is completed by the leader who gave it).
+- A vacant post passes the decision up for worklog's approvals, MKD decisions, SKP approvals and
+  returns, and evaluations (`Directory.approver_of`); ratings and IKP completions have no vacancy
+  rule (a rating is a person's own view; an IKP is completed by the leader who gave it).
+- An SKP is its owner's: only the clerk drafts a revision of the clerk's SKP (anyone else's
+  draft of its `skp_id` is `skp_of_other_employee`). Approving, returning and evaluating look
+  at the actor only as the approver or not: a terminated or unknown actor is
+  `not_the_approver` / `not_the_evaluator` (an evaluation refuses an unregistered evaluator
+  first, as `unknown_employee`).
 """
 
 from __future__ import annotations
@@ -71,6 +77,8 @@ from kinerja_appraisal import handlers as appraisal_handlers
 from kinerja_appraisal import model as appraisal_model
 from kinerja_appraisal.bootstrap import AppraisalConfig
 from kinerja_appraisal.bootstrap import build_service as build_appraisal
+from kinerja_appraisal.model import SKPContext
+from kinerja_appraisal.projection import SKP_COMMANDS
 from kinerja_attendance import handlers as attendance_handlers
 from kinerja_attendance.bootstrap import AttendanceConfig
 from kinerja_attendance.bootstrap import build_service as build_attendance
@@ -87,6 +95,7 @@ from kinerja_events.pipeline import REFUSAL_TYPES, CommandPipeline, Refused
 from kinerja_events.publishing import command_body, envelope_of, publish_envelopes, timestamp_ms
 from kinerja_events.resilience import Health
 from kinerja_events.signing import SIGNATURE_HEADER, sign
+from kinerja_events.skp import SKPBook
 from kinerja_events.types import WIB
 from kinerja_mkd import handlers as mkd_handlers
 from kinerja_mkd import model as mkd_model
@@ -115,6 +124,7 @@ YESTERDAY = NOW - timedelta(days=1)
 LONG_AGO = NOW - timedelta(days=30)
 MONDAY, TUESDAY = date(2026, 10, 26), date(2026, 10, 27)  # next week's
 PERIOD = "2026-10"
+YEAR, QUARTER = 2026, 3  # the SKPs' year; the last quarter ended (July–September)
 OFFICE = ev.OfficeRegistered(office_id="GS", name="Gedung Sate", lat=-6.902481, lon=107.61881,
                              radius_m=200)
 POSITION = ev.PositionDefined(position_code="STAFF", name="Analis", kelas_jabatan=7,
@@ -123,6 +133,13 @@ POSITION = ev.PositionDefined(position_code="STAFF", name="Analis", kelas_jabata
                                              unit="laporan", minutes_per_unit=60)])
 SCORES = ev.BerAKHLAKScores(berorientasi_pelayanan=4, akuntabel=4, kompeten=4, harmonis=4,
                             loyal=4, adaptif=4, kolaboratif=4)
+
+
+def skp_item(item_id: str, supports: str | None = None, goal: str | None = None) -> ev.SKPItem:
+    """An SKP item of a report a month (serving `supports`, or, at the top, a unit goal)."""
+    return ev.SKPItem(item_id=item_id, indicator="Laporan kegiatan", target_quantity=12,
+                      unit="laporan", monthly_targets=[1] * 12, supports_item_id=supports,
+                      unit_goal=goal)
 
 
 # --- the organisation --------------------------------------------------------------------------
@@ -309,6 +326,36 @@ def scenario(kind: str, role: str, org: Org) -> Scenario:
                           GATEWAY_KEY)]
             target = cmd.DecideMKD(**base(), request_id=f"MKD-{tag}", grant=True,
                                    days=[TUESDAY])
+        case "DraftSKP" | "ApproveSKP" | "ReturnSKP" | "Evaluate":
+            # a month ago the head's SKP (approved by the head, at the top) and the boss's
+            # (approved by the head, serving the head's item); yesterday the clerk's draft,
+            # serving the boss's item — and, to be evaluated, its approval by the boss
+            skp_id = f"SKP-{tag}"
+            steps: list[cmd.DraftSKP | cmd.ApproveSKP] = [
+                cmd.DraftSKP(**base(org.head, LONG_AGO), skp_id=f"SKP-H-{tag}", year=YEAR,
+                             items=[skp_item("H1", goal="Layanan umum yang andal")]),
+                cmd.ApproveSKP(**base(org.head, LONG_AGO), skp_id=f"SKP-H-{tag}", revision=1),
+                cmd.DraftSKP(**base(org.boss, LONG_AGO), skp_id=f"SKP-B-{tag}", year=YEAR,
+                             items=[skp_item("B1", supports="H1")]),
+                cmd.ApproveSKP(**base(org.head, LONG_AGO), skp_id=f"SKP-B-{tag}", revision=1),
+                cmd.DraftSKP(**base(org.clerk, YESTERDAY), skp_id=skp_id, year=YEAR,
+                             items=[skp_item("C1", supports="B1")])]
+            if kind == "Evaluate":
+                steps.append(cmd.ApproveSKP(**base(org.boss, YESTERDAY), skp_id=skp_id,
+                                            revision=1))
+            setup = [send(step, step.sent_at, GATEWAY_KEY) for step in steps]
+            if kind == "DraftSKP":  # the actor drafts the clerk's skp_id again: a revision
+                target = cmd.DraftSKP(**base(), skp_id=skp_id, year=YEAR,
+                                      items=[skp_item("C1", supports="B1"),
+                                             skp_item("C2", supports="B1")])
+            elif kind == "ApproveSKP":
+                target = cmd.ApproveSKP(**base(), skp_id=skp_id, revision=1)
+            elif kind == "ReturnSKP":
+                target = cmd.ReturnSKP(**base(), skp_id=skp_id, revision=1,
+                                       notes="Target terlalu rendah")
+            else:  # the quarter ended: nothing realised, nobody rated; confirmed as proposed
+                target = cmd.Evaluate(**base(), nip=org.clerk, year=YEAR, quarter=QUARTER,
+                                      result_rating="below", behaviour_rating="meets")
         case _:
             raise AssertionError(f"no scenario for {kind}")
     return Scenario(setup, send(target))
@@ -380,6 +427,23 @@ EXPECTED: dict[str, dict[str, dict[str, str]]] = {
         "CompleteIKP": everyone("not_the_assigner", assigner="IKPCompleted",
                                 superior="IKPCompleted",
                                 superior_terminated="assigner_not_employed"),
+        # the clerk drafted SKP-… yesterday; the actor drafts that skp_id again (a revision):
+        # an SKP is its owner's alone
+        "DraftSKP": everyone("skp_of_other_employee", self="SKPDrafted",
+                             unknown_nip="unknown_employee"),
+        # the clerk's draft of yesterday: the direct superior on the decision date or, that
+        # post being vacant, the next superior up (`Directory.approver_of`, as for worklog's
+        # approvals); the owner is told it is their own
+        "ApproveSKP": everyone("not_the_approver", self="own_skp", superior="SKPApproved",
+                               next_up_superior_vacant="SKPApproved"),
+        "ReturnSKP": everyone("not_the_approver", self="own_skp", superior="SKPReturned",
+                              next_up_superior_vacant="SKPReturned"),
+        # the clerk's last quarter (their SKP approved yesterday): the direct superior on its
+        # last day (30 September) or, that post being vacant today, the next superior up
+        "Evaluate": everyone("not_the_evaluator", self="self_evaluation",
+                             superior="EvaluationGiven",
+                             next_up_superior_vacant="EvaluationGiven",
+                             unknown_nip="unknown_employee"),
     },
     "mkd": {
         # always the actor's own request (every employee here is eligible for 4 days a week)
@@ -391,7 +455,7 @@ EXPECTED: dict[str, dict[str, dict[str, str]]] = {
                               next_up_superior_vacant="MKDGranted"),
     },
 }
-OWN_ONLY = {"CheckIn", "CheckOut", "LogActivity", "RequestMKD"}
+OWN_ONLY = {"CheckIn", "CheckOut", "LogActivity", "RequestMKD", "DraftSKP"}
 """Commands that name no other employee: an accepted one is about the actor."""
 
 ROWS = [(service, kind, role, outcome) for service, kinds in EXPECTED.items()
@@ -476,6 +540,7 @@ class Pure:
             case "appraisal":
                 self.decider = appraisal_decider.make_decider(
                     appraisal_decider.AppraisalLimits())
+                self.skps = SKPBook()
             case "mkd":
                 self.decider = make_mkd_decider()
                 eligibility = mkd_model.Eligibility()
@@ -488,10 +553,30 @@ class Pure:
                 return self.reference
             case "worklog":
                 return worklog_model.with_directory(state, self.directory)
+            case "appraisal" if isinstance(command, SKP_COMMANDS):
+                return appraisal_model.with_context(state, self.directory,
+                                                    self.skp_context(state, command))
             case "appraisal":
                 return appraisal_model.with_directory(state, self.directory)
             case _:
                 return self.weeks.prepare(state, command)
+
+    def skp_context(self, state: Any, command: Any) -> SKPContext:
+        """What an SKP or evaluation command reads beyond its stream, from the SKPs decided so
+        far: the SKP holding its owner's year and those of the owner's superiors (the
+        organisation's never change), or the evaluated employee's SKP (nobody here logged an
+        activity or was rated)."""
+        if isinstance(command, cmd.Evaluate):
+            return SKPContext(evaluated_skp=self.skps.of(command.nip, command.year))
+        if isinstance(command, cmd.DraftSKP):
+            nip, year = command.actor_nip, command.year
+        elif state.skp is not None:
+            nip, year = state.skp.nip, state.skp.year
+        else:
+            return SKPContext()
+        return SKPContext(year_owner=self.skps.owners.get((nip, year)), superior_skps={
+            superior: record for superior in self.directory.superiors_of(nip, TODAY)
+            if (record := self.skps.of(superior, year)) is not None})
 
     def send(self, send: Send) -> tuple[str, list[Any]]:
         """The outcome of one command: the accepted event's type or the refusal's code, and
@@ -511,6 +596,8 @@ class Pure:
                 self.reference = self.decider.evolve(self.reference, event)
         if self.service == "mkd":
             self.weeks.record(decision)
+        if self.service == "appraisal":
+            self.skps.add(decision)
         self.streams[stream] = state
         [event] = decision
         return (event.data.reason if event.type in REFUSAL_TYPES else event.type), decision
@@ -527,7 +614,8 @@ def decide_purely(service: str, kind: str, role: str) -> tuple[str, list[Any], O
     return outcome, events, org
 
 
-ACCEPTED_EVENTS = {"CheckedIn", "LeaveRecorded", "ActivityLogged", "IKPAssigned", "MKDRequested"}
+ACCEPTED_EVENTS = {"CheckedIn", "LeaveRecorded", "ActivityLogged", "IKPAssigned", "MKDRequested",
+                   "SKPDrafted", "SKPApproved"}
 
 
 @pytest.mark.parametrize("service, kind, role, expected", ROWS,
@@ -550,7 +638,12 @@ SAMPLE: dict[str, list[tuple[str, str]]] = {
     "appraisal": [("GiveRating", "subordinate"), ("GiveRating", "stranger"),
                   ("AssignIKP", "next_up_superior_present"), ("AssignIKP", "peer"),
                   ("CompleteIKP", "assigner"), ("CompleteIKP", "next_up_superior_present"),
-                  ("CompleteIKP", "superior_terminated")],
+                  ("CompleteIKP", "superior_terminated"), ("DraftSKP", "self"),
+                  ("DraftSKP", "peer"), ("ApproveSKP", "superior"),
+                  ("ApproveSKP", "next_up_superior_vacant"), ("ApproveSKP", "self"),
+                  ("ReturnSKP", "superior"), ("ReturnSKP", "superior_terminated"),
+                  ("Evaluate", "superior"), ("Evaluate", "next_up_superior_vacant"),
+                  ("Evaluate", "superior_terminated")],
     "mkd": [("RequestMKD", "self"), ("RequestMKD", "terminated"), ("DecideMKD", "superior"),
             ("DecideMKD", "next_up_superior_vacant"), ("DecideMKD", "superior_terminated"),
             ("DecideMKD", "self")],

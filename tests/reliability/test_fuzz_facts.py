@@ -103,7 +103,8 @@ TOPIC_TYPES: dict[str, tuple[str, ...]] = {  # docs/contract.md, "Topics"
     topics.ATTENDANCE: ("CheckedIn", "CheckedOut", "CheckInRejected", "LeaveRecorded",
                         "LeaveCancelled", "OfficialTravelRecorded"),
     topics.WORKLOG: ("ActivityLogged", "ActivityApproved", "ActivityRejected", "ActivityRefused"),
-    topics.APPRAISAL: ("RatingGiven", "IKPAssigned", "IKPCompleted", "AppraisalRefused"),
+    topics.APPRAISAL: ("RatingGiven", "IKPAssigned", "IKPCompleted", "SKPDrafted", "SKPApproved",
+                       "SKPReturned", "EvaluationGiven", "AppraisalRefused"),
     topics.MKD: ("MKDRequested", "MKDGranted", "MKDDenied", "MKDRevoked", "MKDRefused"),
 }
 SOURCE_OF = {topic: source for source, topic in topics.SOURCE_TOPIC.items()}

@@ -70,8 +70,9 @@ def generate_valid(node: dict, defs: dict) -> st.SearchStrategy[Any]:
             optional={k: generate_valid(v, defs) for k, v in properties.items()
                       if k not in required})
     if kind == "array":
-        return st.lists(generate_valid(node["items"], defs), min_size=node.get("minItems", 0),
-                        max_size=min(node.get("maxItems", 4), 4))
+        least = node.get("minItems", 0)  # an SKP item's 12 monthly targets: exactly 12
+        return st.lists(generate_valid(node["items"], defs), min_size=least,
+                        max_size=max(min(node.get("maxItems", 4), 4), least))
     if kind == "boolean":
         return st.booleans()
     if kind == "null":

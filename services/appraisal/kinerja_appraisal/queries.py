@@ -26,9 +26,11 @@ from kinerja_events.skp import SKPBook, SKPRecord
 from kinerja_events.types import WIB
 
 from .evaluation import (
-    GROUP_WEIGHTS, group_scores, period_bounds, period_label, realisation, weighted_score,
+    GROUP_WEIGHTS, group_scores, monthly_scores, period_bounds, period_label, period_realised,
+    period_score, period_target, realisation, weighted_score,
 )
-from .model import AppraisalState, evolve, is_on_time
+from .skp_decider import proposal
+from .model import AppraisalState, SKPContext, evolve, is_on_time
 
 # RULES.md §5: S / 4 capped at 1.
 BEHAVIOUR_DIVISOR = Fraction(4)
@@ -340,6 +342,28 @@ async def skp_view(conn: Any, codec: Codec, nip: str, year: int, today: date) ->
          for data, at in await evaluations_of(conn, codec, directory, year, nip)])
 
 
+async def evaluation_proposal(conn: Any, codec: Codec, nip: str, year: int,
+                              quarter: int | None) -> dict[str, Any]:
+    """What an evaluation of `nip`'s quarter (None: year) would propose now, from the data held
+    (what the phone shows the appraising official before they confirm or override)."""
+    ratings = [codec.decode(text) for (text,) in await conn.fetch(
+        "SELECT envelope::text FROM events WHERE stream_id = ANY($1) AND type = 'RatingGiven'",
+        [f"rating:{nip}:{year}-{m:02d}" for m in range(1, 13)])]
+    activities = [codec.decode(text) for (text,) in await conn.fetch(
+        "SELECT envelope::text FROM worklog_facts WHERE nip = $1", nip)]
+    context = SKPContext(evaluated_skp=await skp_record(conn, codec, nip, year),
+                         realised=realisation(activities, year),
+                         scores=monthly_scores(ratings, year))
+    items = context.evaluated_skp.approved_items() if context.evaluated_skp else ()
+    score = period_score(context.scores, quarter)
+    result, behaviour = proposal(quarter, context)
+    return {"nip": nip, "year": year, "quarter": quarter, "period": period_label(year, quarter),
+            "approved_skp": bool(items), "target": period_target(items, quarter),
+            "realised": period_realised(items, context.realised, quarter),
+            "score": None if score is None else format_ratio(score),
+            "proposed_result": result, "proposed_behaviour": behaviour}
+
+
 async def unit_members(conn: Any, codec: Codec, unit: str, year: int, today: date) -> list[str]:
     """The NIPs of everyone employed in `year` whose unit, on the year's shown day, is `unit`."""
     directory = await read_directory(conn, codec)
@@ -390,7 +414,10 @@ SIASN_PREDIKAT = {"sangat_baik": "SANGAT_BAIK", "baik": "BAIK",
 def http_queries(engine: Any, codec: Codec, limits: AppraisalLimits) -> dict[str, Any]:
     """The JSON GET endpoints: `/appraisal/rateable?nip=NIP[&period=YYYY-MM]`,
     `/appraisal/received?nip=NIP&period=YYYY-MM` and `/appraisal/ikp?leader=NIP`."""
-    from kinerja_events.queries import nip_param, on_connection, period_param, year_param
+    from kinerja_events.events import Quarter
+    from kinerja_events.queries import (
+        nip_param, on_connection, param, period_param, year_param,
+    )
 
     def today() -> date:
         return datetime.now(WIB).date()
@@ -423,5 +450,11 @@ def http_queries(engine: Any, codec: Codec, limits: AppraisalLimits) -> dict[str
                                                                   today()))
         return found.as_json()
 
+    async def proposal_of(params: Any) -> Any:
+        nip, year = nip_param(params, "nip"), year_param(params)
+        quarter = param(params, "quarter", Quarter, "1–4") if params.get("quarter") else None
+        return await on_connection(engine, lambda conn: evaluation_proposal(
+            conn, codec, nip, year, quarter))
+
     return {"/appraisal/rateable": rateable, "/appraisal/received": received,
-            "/appraisal/ikp": ikp, "/appraisal/skp": skp}
+            "/appraisal/ikp": ikp, "/appraisal/skp": skp, "/appraisal/proposal": proposal_of}

@@ -25,7 +25,7 @@ from datetime import date, timedelta
 
 from kinerja_events.commands import ApproveSKP, DraftSKP, Evaluate, ReturnSKP
 from kinerja_events.events import (
-    EvaluationGiven, SKPApproved, SKPDrafted, SKPItem, SKPReturned,
+    EvaluationGiven, Rating, SKPApproved, SKPDrafted, SKPItem, SKPReturned,
 )
 from kinerja_events.hr import Directory, Person
 
@@ -139,12 +139,12 @@ def skp_decision_of(command: ApproveSKP | ReturnSKP, state: AppraisalState
 
 
 # --- Evaluate -----------------------------------------------------------------------------------
-def proposal(command: Evaluate, context: SKPContext) -> tuple[str, str]:
-    """(result, behaviour) as the data held proposes them."""
+def proposal(quarter: int | None, context: SKPContext) -> tuple[Rating, Rating]:
+    """(result, behaviour) of a quarter (None: the year) as the data held proposes them."""
     items = context.evaluated_skp.approved_items() if context.evaluated_skp else ()
-    result = propose_result(period_realised(items, context.realised, command.quarter),
-                            period_target(items, command.quarter))
-    return result, propose_behaviour(period_score(context.scores, command.quarter))
+    result = propose_result(period_realised(items, context.realised, quarter),
+                            period_target(items, quarter))
+    return result, propose_behaviour(period_score(context.scores, quarter))
 
 
 def refuse_evaluation(command: Evaluate, today: date, state: AppraisalState) -> str | None:
@@ -170,7 +170,8 @@ def refuse_evaluation(command: Evaluate, today: date, state: AppraisalState) -> 
         return reasons.NO_APPROVED_SKP
     if state.evaluation is not None:
         return reasons.ALREADY_EVALUATED
-    overridden = proposal(command, context) != (command.result_rating, command.behaviour_rating)
+    overridden = proposal(command.quarter, context) != (command.result_rating,
+                                                        command.behaviour_rating)
     reason_given = bool((command.override_reason or "").strip())
     if overridden and not reason_given:
         return reasons.OVERRIDE_REASON_MISSING
@@ -180,12 +181,11 @@ def refuse_evaluation(command: Evaluate, today: date, state: AppraisalState) -> 
 
 
 def evaluation_of(command: Evaluate, state: AppraisalState) -> EvaluationGiven:
-    result, behaviour = proposal(command, state.context or SKPContext())
+    result, behaviour = proposal(command.quarter, state.context or SKPContext())
     overridden = (result, behaviour) != (command.result_rating, command.behaviour_rating)
     return EvaluationGiven(
         nip=command.nip, year=command.year, quarter=command.quarter,
-        evaluator_nip=command.actor_nip, proposed_result=result,  # type: ignore[arg-type]
-        proposed_behaviour=behaviour,  # type: ignore[arg-type]
+        evaluator_nip=command.actor_nip, proposed_result=result, proposed_behaviour=behaviour,
         result_rating=command.result_rating, behaviour_rating=command.behaviour_rating,
         predikat=predikat_of(command.result_rating, command.behaviour_rating),
         override_reason=command.override_reason if overridden else None)
