@@ -21,7 +21,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from kinerja_events.arguments import nip_argument
+from kinerja_events.arguments import nip_argument, year_argument
 
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 RATING_WORDS = {"above": "above expectations", "meets": "meets expectations",
@@ -38,12 +38,6 @@ class MonthTPP:
     period: str
     total_rupiah: int
     adjusted_rupiah: int
-
-
-def year_argument(text: str) -> int:
-    if not text.isascii() or not text.isdigit() or not 2000 <= int(text) <= 2099:
-        raise argparse.ArgumentTypeError(f"a year 2000–2099, got {text!r}")
-    return int(text)
 
 
 def add_commands(parser: argparse.ArgumentParser) -> None:

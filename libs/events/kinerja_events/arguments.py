@@ -30,3 +30,10 @@ def nip_argument(text: str) -> str:
         return TypeAdapter(NIP).validate_python(text)
     except ValidationError:
         raise argparse.ArgumentTypeError(f"a NIP is 18 digits, got {text!r}") from None
+
+
+def year_argument(text: str) -> int:
+    """A year 2000–2099 (the contract's years)."""
+    if not text.isascii() or not text.isdigit() or not 2000 <= int(text) <= 2099:
+        raise argparse.ArgumentTypeError(f"a year 2000–2099, got {text!r}")
+    return int(text)

@@ -1,5 +1,6 @@
 """`kinerja appraisal ...`: run the appraisal service; whom an employee may rate; the ratings an
-employee received; a leader's IKPs."""
+employee received; a leader's IKPs; an employee's SKP of a year with realisation and
+evaluations; the evaluation a period's data proposes."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from typing import Any
 
-from kinerja_events.arguments import nip_argument, period_argument
+from kinerja_events.arguments import nip_argument, period_argument, year_argument
 from kinerja_events.display import table
 from kinerja_events.runtime import (
     UNREACHABLE, add_serve_command, read_service_database, serve_bootstrap,
@@ -38,6 +39,21 @@ def add_commands(parser: argparse.ArgumentParser) -> None:
     ikp.add_argument("--all", action="store_true", help="completed IKPs too")
     ikp.add_argument("--json", action="store_true", help="one JSON object per IKP")
     ikp.set_defaults(func=lambda args: show_ikps(args.leader, args.all, args.json))
+    skp = sub.add_parser("skp", help="an employee's SKP of a year: targets against realisation, "
+                                     "evaluations (the PDF: kinerja report skp)")
+    skp.add_argument("nip", type=nip_argument, help="the employee's NIP")
+    skp.add_argument("year", type=year_argument, help="the year, e.g. 2026")
+    skp.add_argument("--json", action="store_true", help="the answer as one JSON object")
+    skp.set_defaults(func=lambda args: show_skp(args.nip, args.year, args.json))
+    proposal = sub.add_parser("proposal", help="what an evaluation of a quarter (or the year) "
+                                               "would propose from the data held now")
+    proposal.add_argument("nip", type=nip_argument, help="the employee's NIP")
+    proposal.add_argument("year", type=year_argument, help="the year")
+    proposal.add_argument("--quarter", type=int, choices=(1, 2, 3, 4),
+                          help="the quarter (default: the year)")
+    proposal.add_argument("--json", action="store_true", help="the answer as one JSON object")
+    proposal.set_defaults(func=lambda args: show_proposal(args.nip, args.year, args.quarter,
+                                                          args.json))
 
 
 async def serve(metrics_port: int) -> None:
@@ -124,4 +140,53 @@ def show_ikps(leader: str, include_completed: bool, as_json: bool) -> int:
     counts = {s: sum(v.status == s for v in views) for s in ("open", "overdue")}
     print(f"{counts['open']} open, {counts['overdue']} overdue, "
           f"{len(views) - sum(counts.values())} completed")
+    return 0
+
+
+def show_skp(nip: str, year: int, as_json: bool) -> int:
+    from .queries import skp_view
+
+    view = on_database(lambda conn, codec: skp_view(conn, codec, nip, year, today()))
+    if view is UNREACHABLE:
+        return 1
+    if as_json:
+        print(json.dumps(view.as_json(), sort_keys=True))
+        return 0
+    print(f"{view.name or 'unknown employee'} ({nip}), SKP {year}: "
+          + (f"{view.skp_id}, approved revision {view.approved_revision or 'none'}, latest "
+             f"revision {view.latest_revision} {view.latest_status}" if view.skp_id
+             else "none drafted"))
+    if view.return_notes:
+        print(f"returned with notes: {view.return_notes}")
+    rows = [("item", "indicator", "serves", "target", "realised", "%")]
+    for item in view.items:
+        realised = sum(item.realised)
+        rows.append((item.item_id, item.indicator[:40],
+                     item.supports_item_id or f"goal: {(item.unit_goal or '')[:20]}",
+                     f"{item.target_quantity:,}", f"{realised:,}",
+                     f"{100 * realised // item.target_quantity}%"))
+    print(table(rows))
+    for e in view.evaluations:
+        print(f"{e.period}: result {e.result_rating} (proposed {e.proposed_result}), behaviour "
+              f"{e.behaviour_rating} (proposed {e.proposed_behaviour}) -> {e.predikat}, by "
+              f"{e.evaluator_name or e.evaluator_nip}"
+              + (f"; override: {e.override_reason}" if e.override_reason else ""))
+    return 0
+
+
+def show_proposal(nip: str, year: int, quarter: int | None, as_json: bool) -> int:
+    from .queries import evaluation_proposal
+
+    shown = on_database(lambda conn, codec: evaluation_proposal(conn, codec, nip, year, quarter))
+    if shown is UNREACHABLE:
+        return 1
+    if as_json:
+        print(json.dumps(shown, sort_keys=True))
+        return 0
+    if not shown["approved_skp"]:
+        print(f"{nip} has no approved SKP of {year}: an evaluation would be refused")
+        return 0
+    print(f"{shown['period']} of {nip}: realised {shown['realised']:,} of the target "
+          f"{shown['target']:,} -> result {shown['proposed_result']}; 360° score "
+          f"{shown['score'] or 'none'} -> behaviour {shown['proposed_behaviour']}")
     return 0
