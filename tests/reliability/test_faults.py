@@ -167,6 +167,7 @@ async def platform():  # type: ignore[no-untyped-def]
             await gateway.start()
             try:
                 await driver.import_organisation(date.fromisoformat(f"{periods[0]}-01"))
+                await driver.agree_skps(periods, gateway, Driven(periods))
                 yield Platform(infra, endpoints, processes, driver, gateway, periods)
             finally:
                 await gateway.stop()

@@ -330,10 +330,11 @@ class Mutator:
     def huge_array(self, rnd: random.Random, raw: dict) -> tuple[str | None, bytes]:
         arrays = [p for p in self.of_kind(raw, "array") if get_at(raw, p)]
         how = rnd.randrange(3)
-        if how == 0 and arrays:  # one item more than the contract's 1,000
+        if how == 0 and arrays:  # one item more than the contract's 1,000 (or an SKP's 12)
             path = rnd.choice(arrays)
             items = get_at(raw, path)[:1] * (self.node(path)["maxItems"] + 1)
-            return "invalid", encode(replace_at(raw, path, items))
+            body = encode(replace_at(raw, path, items))  # 1,001 SKP items may pass 256 KiB
+            return ("too_large" if len(body) > MAX_BYTES else "invalid"), body
         path = rnd.choice(list_paths(raw))
         if how == 2:
             return "too_large", encode(replace_at(raw, path, [0] * (MAX_BYTES // 2 + 1)))
