@@ -34,6 +34,7 @@ from kinerja_cli.gateway import Gateway, signing_keys
 from kinerja_cli.services import SERVICE_MODULES
 from kinerja_events.queries import on_connection
 from kinerja_events.types import WIB
+from kinerja_payroll.intake import PAYROLL_TYPES_IGNORED
 from processes import ServiceProcesses, endpoints_file, kinerja, platform_environment
 from reading import group_caught_up
 from temporary import temporary_infra
@@ -41,8 +42,6 @@ from temporary import temporary_infra
 pytestmark = pytest.mark.integration
 
 COMMAND_SERVICES = ("attendance", "worklog", "appraisal", "mkd")
-PAYROLL_IGNORES = ("TPPCalculated", "TPPAdjusted", "PayrollClosed", "MKDEligibilityDetermined",
-                   "CheckInRejected", "ActivityRefused", "AppraisalRefused", "MKDRefused")
 RESEND_AFTER = 2.0  # the gateway's patience before sending again (a real one: 10 s)
 DOWN_SECONDS = 1.0  # how long a killed service stays down
 OUTAGE_SECONDS = 3.0  # how long PostgreSQL stays down
@@ -266,7 +265,7 @@ async def assert_payroll_holds_every_fact_once(platform: Platform) -> int:
     for service in COMMAND_SERVICES:
         recorded = {row[0] for row in await fetch(
             platform, service, "SELECT event_id FROM events WHERE NOT (type = ANY($1::text[]))",
-            list(PAYROLL_IGNORES))}
+            list(PAYROLL_TYPES_IGNORED))}
         kept = {row[0] for row in await fetch(
             platform, "payroll", "SELECT event_id FROM facts WHERE envelope->>'source' = $1",
             service)}

@@ -151,7 +151,16 @@ def every_command(service: str, team: Team) -> list[BaseModel]:
                                    berorientasi_pelayanan=4, akuntabel=4, kompeten=4,
                                    harmonis=4, loyal=4, adaptif=4, kolaboratif=4)),
                 assign_ikp(team, f"IKP-{tag}"),
-                cmd.CompleteIKP(**base(team.boss), ikp_id=f"IKP-{tag}", completed_at=now())]
+                cmd.CompleteIKP(**base(team.boss), ikp_id=f"IKP-{tag}", completed_at=now()),
+                cmd.DraftSKP(**base(team.head), skp_id=f"SKP-{tag}", year=today.year, items=[
+                    ev.SKPItem(item_id="H1", indicator="Layanan tepat waktu", target_quantity=12,
+                               unit="laporan", monthly_targets=[1] * 12, supports_item_id=None,
+                               unit_goal="Birokrasi melayani")]),
+                cmd.ApproveSKP(**base(team.head), skp_id=f"SKP-{tag}", revision=1),
+                cmd.ReturnSKP(**base(team.head), skp_id=f"SKP-{tag}", revision=1,
+                              notes="Lengkapi indikator"),
+                cmd.Evaluate(**base(team.boss), nip=team.clerk, year=today.year - 1, quarter=4,
+                             result_rating="meets", behaviour_rating="meets")]
     monday = next_monday()
     return [request_mkd(team, f"MKD-{tag}"),
             cmd.DecideMKD(**base(team.boss), request_id=f"MKD-{tag}", grant=True,
