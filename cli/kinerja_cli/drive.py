@@ -61,11 +61,17 @@ class Driven:
 
 
 def demo_periods(today: date) -> list[str]:
-    """The two calendar months before `today`'s, oldest first."""
-    first = today.replace(day=1)
-    last = first - timedelta(days=1)
-    before = last.replace(day=1) - timedelta(days=1)
-    return [f"{before:%Y-%m}", f"{last:%Y-%m}"]
+    """The two calendar months before `today`'s, oldest first, preceded by the one before them
+    when neither ends a quarter: then the last ended quarter has a demo month to evaluate."""
+    months = []
+    end = today.replace(day=1)
+    for _ in range(3):
+        end = end - timedelta(days=1)
+        months.insert(0, end)
+        end = end.replace(day=1)
+        if len(months) == 2 and any(m.month % 3 == 0 for m in months):
+            break
+    return [f"{m:%Y-%m}" for m in months]
 
 
 class DemoDriver:

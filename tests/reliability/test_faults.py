@@ -150,7 +150,7 @@ async def wait_for_unsent(conn: Any, seconds: float = 120.0) -> list[UUID]:
 async def platform():  # type: ignore[no-untyped-def]
     from kinerja_payroll.bootstrap import load_config
 
-    periods = demo_periods(datetime.now(WIB).date())
+    periods = demo_periods(datetime.now(WIB).date())[-2:]  # two months hold every fault
     async with temporary_infra("kinerja-faults-") as infra:
         with endpoints_file(infra) as endpoints:
             processes = ServiceProcesses(infra.data_dir)
