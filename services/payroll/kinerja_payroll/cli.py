@@ -9,6 +9,7 @@ sets `func(args) -> exit code`. `main(argv)` runs them standalone
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -28,6 +29,9 @@ def add_commands(parser: argparse.ArgumentParser) -> None:
     compute.add_argument("--events", required=True, help="history JSONL, one envelope a line")
     compute.add_argument("--period", required=True, type=period_argument, help="YYYY-MM")
     compute.add_argument("--rules", help="rule file (default: the packaged jabar-2026)")
+    compute.add_argument("--workers", type=workers_argument, default=default_workers(),
+                         help="processes sharing the work, by NIP (default: the cores, "
+                              f"at most {MAX_DEFAULT_WORKERS}; 1: this process alone)")
     compute.set_defaults(func=run_compute)
     explain = commands.add_parser("explain", help="explain one employee's TPP for a period")
     explain.add_argument("nip")
@@ -52,17 +56,40 @@ def add_service_commands(commands: Any) -> None:
     add(commands)
 
 
+MAX_DEFAULT_WORKERS = 8
+
+
+def default_workers() -> int:
+    """The cores this process may use, at most `MAX_DEFAULT_WORKERS`."""
+    return max(1, min(MAX_DEFAULT_WORKERS, len(os.sched_getaffinity(0))))
+
+
+def workers_argument(text: str) -> int:
+    try:
+        workers = int(text)
+    except ValueError:
+        workers = 0
+    if not 1 <= workers <= 64:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 1 to 64, got {text!r}")
+    return workers
+
+
 def run_compute(args: argparse.Namespace) -> int:
     """Print one JSON object per employee, sorted by nip; nothing at all on any error."""
     from .digest import canonical_line
-    from .fold import IncompleteFacts, compute_period
+    from .fold import IncompleteFacts
+    from .offline import HistoryError
+    from .shards import compute_history
 
-    loaded = _load(args)
-    if isinstance(loaded, int):
-        return loaded
-    facts, rules = loaded
+    rules = _rules(args)
+    if isinstance(rules, int):
+        return rules
     try:
-        results = compute_period(facts, args.period, rules)
+        results = compute_history(args.events, args.period, rules, args.workers)
+    except HistoryError as exc:
+        return _fail(f"{args.events}: {exc}", EXIT_MALFORMED)
+    except OSError as exc:
+        return _fail(f"{args.events}: {exc}", EXIT_FAILED)
     except IncompleteFacts as exc:
         return _fail(str(exc), EXIT_FAILED)
     lines = [canonical_line(r.offline_line()) for r in results]
@@ -111,14 +138,22 @@ def run_verify(args: argparse.Namespace) -> int:
     return 0 if matched else EXIT_FAILED
 
 
-def _load(args: argparse.Namespace):
-    from .offline import HistoryError, read_history
+def _rules(args: argparse.Namespace):
+    """The rule set `--rules` names (the packaged one by default), or the exit code."""
     from .rules import RuleFileError, load_default_rules, load_rules
 
     try:
-        rules = load_rules(args.rules) if args.rules else load_default_rules()
+        return load_rules(args.rules) if args.rules else load_default_rules()
     except (RuleFileError, OSError) as exc:
         return _fail(f"rule file: {exc}", EXIT_FAILED)
+
+
+def _load(args: argparse.Namespace):
+    from .offline import HistoryError, read_history
+
+    rules = _rules(args)
+    if isinstance(rules, int):
+        return rules
     if getattr(args, "events", None) is None:
         from kinerja_events.embedded import PlatformNotRunning
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 import gc
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -62,7 +62,12 @@ def decode_line(raw: bytes, number: int) -> Any:
     try:
         return _event_adapter().validate_json(raw)
     except ValidationError:
-        pass
+        return decode_slowly(raw, number)
+
+
+def decode_slowly(raw: bytes, number: int) -> Any:
+    """`decode_line` for a line the fast path refused: an older `schema_version` (upcast), or a
+    contract violation named field by field."""
     from kinerja_events.codec import ContractError
 
     try:
@@ -71,7 +76,25 @@ def decode_line(raw: bytes, number: int) -> Any:
         raise HistoryError(number, f"contract violation at {exc.field}: {exc.message}") from None
 
 
-_BUFFER = 1 << 20  # bytes read at a time
+BUFFER = 1 << 20  # bytes read at a time
+
+
+def validated() -> Callable[[bytes, int], Any]:
+    """The reader's check of one line: its envelope model, or None for a blank line (a line
+    that breaks the contract raises `HistoryError`)."""
+    from pydantic import ValidationError
+
+    validate = _validate_json()
+
+    def envelope_of(raw: bytes, number: int) -> Any:
+        try:
+            return validate(raw)
+        except ValidationError:
+            if is_blank(raw):  # whitespace-only lines are skipped (fold.py reading 14)
+                return None
+            return decode_slowly(raw, number)
+
+    return envelope_of
 
 
 def _lines(path: Path) -> Iterator[tuple[int, bytes]]:
@@ -79,13 +102,13 @@ def _lines(path: Path) -> Iterator[tuple[int, bytes]]:
 
     Not stripped: JSON allows the surrounding whitespace, and copying each line to strip it
     is measurable. Blank lines are rare, so the reader only looks for them when a line fails
-    validation (`_is_blank`).
+    validation (`is_blank`).
     """
-    with path.open("rb", buffering=_BUFFER) as stream:
+    with path.open("rb", buffering=BUFFER) as stream:
         yield from enumerate(stream, 1)
 
 
-def _is_blank(raw: bytes) -> bool:
+def is_blank(raw: bytes) -> bool:
     return not raw or raw.isspace()
 
 
@@ -116,14 +139,14 @@ def _read(path: Path, facts: Facts) -> Facts:
     from pydantic import ValidationError
 
     add, validate = facts.add_envelope, _validate_json()
-    with path.open("rb", buffering=_BUFFER) as stream:
+    with path.open("rb", buffering=BUFFER) as stream:
         for number, raw in enumerate(stream, 1):  # `_lines`, inlined: this loop runs 10⁶ times
             try:
                 envelope = validate(raw)
             except ValidationError:
-                if _is_blank(raw):  # whitespace-only lines are skipped (fold.py reading 14)
+                if is_blank(raw):  # whitespace-only lines are skipped (fold.py reading 14)
                     continue
-                envelope = decode_line(raw, number)
+                envelope = decode_slowly(raw, number)
             # The fingerprint hashes the line as read: two copies that differ only in spacing
             # or line ending get different fingerprints and are then compared by content.
             try:
@@ -138,7 +161,7 @@ def _check_duplicate(path: Path, envelope: Any, number: int, exc: ConflictingEve
     for other_number, raw in _lines(path):
         if other_number >= number:
             break
-        if _is_blank(raw):
+        if is_blank(raw):
             continue
         other = decode_line(raw, other_number)
         if other.event_id == envelope.event_id:
