@@ -13,7 +13,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import Text, cast, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -22,7 +22,7 @@ from kinerja_events.store import PostgresEventStore
 from .closing import (
     AlreadyClosed, Close, CloseRefused, close_guard, make_close, plan_adjustments, stream_of,
 )
-from .facts import Facts, build_facts
+from .facts import Facts
 from .fold import IncompleteFacts, compute_period, index_facts
 from .rules import RuleSet, parse_rules
 from .tables import adjustments, close_attempts, closes, facts, results
@@ -75,7 +75,7 @@ async def close_once(engine: AsyncEngine, store: PostgresEventStore, period: str
         await refuse_unless_closable(conn, period, closed_at)
         seq = (await conn.scalar(select(func.max(closes.c.seq))) or 0) + 1
         await conn.execute(update(facts).where(facts.c.close_seq.is_(None)).values(close_seq=seq))
-        known = build_facts(await load_envelopes(conn, up_to_seq=seq))
+        known = await load_facts(conn, up_to_seq=seq)
         own, owed = await compute_close(conn, known, period, rule_file)
         close = make_close(period, own, owed, closed_at)
         await record_close(conn, close, seq, rule_file)
@@ -118,9 +118,34 @@ async def check_close(engine: AsyncEngine, period: str, rule_file: RuleFile, now
     `close_period` would."""
     async with engine.connect() as conn:
         await refuse_unless_closable(conn, period, now)
-        known = build_facts(await load_envelopes(conn))
+        known = await load_facts(conn)
         own, owed = await compute_close(conn, known, period, rule_file)
     return make_close(period, own, owed, now)
+
+
+LOAD_SLICE = 10_000  # rows fetched at a time: a province's month never sits in memory as rows
+
+
+async def load_facts(conn: AsyncConnection, up_to_seq: int | None = None) -> Facts:
+    """Stored facts folded into `Facts`: all, or those in the cut-off of close `up_to_seq`.
+
+    Read as JSON text a slice at a time and validated straight from it (`Codec.decode_held`),
+    as the projection folds them: the table holds each event id once, so the text's hash is
+    its fingerprint. The collector is paused meanwhile (see `offline.gc_paused`)."""
+    from kinerja_events.codec import make_codec
+
+    from .offline import gc_paused
+
+    codec, known = make_codec(), Facts()
+    query = select(facts.c.type, cast(facts.c.envelope, Text))
+    if up_to_seq is not None:
+        query = query.where(facts.c.close_seq <= up_to_seq)
+    rows = await conn.stream(query.execution_options(yield_per=LOAD_SLICE))
+    with gc_paused():
+        async for slice_ in rows.partitions():
+            for event_type, json_text in slice_:
+                known.add_envelope(codec.decode_held(json_text, event_type), hash(json_text))
+    return known
 
 
 async def load_envelopes(conn: AsyncConnection, up_to_seq: int | None = None

@@ -113,7 +113,7 @@ def is_blank(raw: bytes) -> bool:
 
 
 @contextmanager
-def _gc_paused() -> Iterator[None]:
+def gc_paused() -> Iterator[None]:
     """Pause the cyclic collector while a million long-lived, acyclic facts are built.
 
     Each generation-2 pass walks every object kept so far, so collecting during the load
@@ -130,7 +130,7 @@ def _gc_paused() -> Iterator[None]:
 
 def read_history(path: str | Path, facts: Facts | None = None) -> Facts:
     """The facts of every line of the history at `path` (raises `HistoryError`)."""
-    with _gc_paused():
+    with gc_paused():
         return _read(Path(path), Facts() if facts is None else facts)
 
 
@@ -175,7 +175,7 @@ def _check_duplicate(path: Path, envelope: Any, number: int, exc: ConflictingEve
 
 def compute_file(path: str | Path, period: str, rules: RuleSet) -> list[PayrollResult]:
     """`kinerja payroll compute`: the results of `period` from the history at `path`."""
-    with _gc_paused():
+    with gc_paused():
         return _compute(Path(path), period, rules)
 
 

@@ -77,13 +77,12 @@ def load_stored_facts() -> Any:
 
 
 async def _load_stored_facts() -> Any:
-    from .facts import build_facts
-    from .ledger import load_envelopes
+    from .ledger import load_facts
 
     engine = await attach_database()
     try:
         async with engine.connect() as conn:
-            return build_facts(await load_envelopes(conn))
+            return await load_facts(conn)
     finally:
         await engine.dispose()
 

@@ -111,7 +111,7 @@ def run_shard(sending: Any, path: Path, period: str, rules: RuleSet, shard: int,
     """A shard process: compute, send the outcome (None on any failure: the parent then
     computes in one process, which reports it exactly), and exit without tearing down the
     millions of objects it built."""
-    gc.disable()  # the facts hold no cycles (see offline._gc_paused)
+    gc.disable()  # the facts hold no cycles (see offline.gc_paused)
     try:
         outcome: ShardOutcome | None = compute_shard(path, period, rules, shard, shards)
     except Exception:  # noqa: BLE001 — reported exactly by the single-process run
