@@ -97,6 +97,19 @@ class Codec:
         except ValidationError as exc:
             raise contract_error(exc) from None
 
+    def decode_held(self, text: str | bytes, event_type: str) -> EnvelopeBase:
+        """An envelope of type `event_type` held as JSON text since it was decoded (so within
+        the message bounds `load_object` checks): validated straight from the text when it is
+        of the type's current schema version, else read as `decode` reads it (upcast). Raises
+        `ContractError` as `decode` does."""
+        model = self.registry.models.get(event_type)
+        if model is not None:
+            try:
+                return model.model_validate_json(text)
+            except ValidationError:
+                pass  # an older version (or not valid at all): the way `decode` reads it says
+        return self.decode(_DECODER.decode(text if isinstance(text, str) else text.decode()))
+
     def encode(self, envelope: EnvelopeBase) -> bytes:
         """The envelope as compact UTF-8 JSON. Fields that were never set are left out, so an
         `EmployeeChanged` carries only the fields it changes (a `superior_nip` of null means
