@@ -19,12 +19,9 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
-## bench: run the benchmarks in bench/ (prints figures; never fails on a time)
+## bench: run every benchmark in bench/ and print their figures (BENCH_SCALE=jabar: West Java's size)
 bench: $(STAMP)
-	$(BIN)/python bench/fold_bench.py
-	$(BIN)/python bench/attendance_bench.py
-	$(BIN)/python bench/payroll_ingest_bench.py
-	$(BIN)/python bench/ingest_bench.py
+	$(BIN)/python bench/run_all.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

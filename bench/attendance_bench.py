@@ -332,6 +332,9 @@ def print_summary(count: int, baselines: list[float], runs: list[ServiceRun]) ->
 # --- the whole run --------------------------------------------------------------------------
 async def measure_all(count: int, runs: int, employees: int) -> int:
     from kinerja_events.observability import configure_logging
+    from machine import describe
+
+    print(describe(commands=count, runs=runs, employees=employees), flush=True)
 
     configure_logging("WARNING")
     async with contextlib.AsyncExitStack() as stack:

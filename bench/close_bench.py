@@ -154,6 +154,9 @@ async def measure(employees: int, seed: int) -> int:
     from kinerja_payroll.bootstrap import open_database
     from kinerja_payroll.rules import load_default_rules
 
+    from machine import describe
+
+    print(describe(employees=employees, seed=str(seed)), flush=True)
     data_dir = Path(tempfile.mkdtemp(prefix="kinerja-close-bench-"))
     async with contextlib.AsyncExitStack() as stack:
         stack.callback(shutil.rmtree, data_dir, ignore_errors=True)

@@ -301,6 +301,9 @@ def ratios(seconds: list[float], baselines: list[float]) -> str:
 # --- the whole run --------------------------------------------------------------------------
 async def measure_all(target: int, runs: int) -> int:
     from kinerja_events.observability import configure_logging
+    from machine import describe
+
+    print(describe(events=target, runs=runs, seed="2026"), flush=True)
 
     # Not WARNING: while positions are still on their way the projection warns, for a moment,
     # that some employees' positions are unknown; errors (a failed refresh) still show.

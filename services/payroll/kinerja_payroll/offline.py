@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 import gc
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -43,7 +43,7 @@ def _event_adapter() -> Any:
 
 
 @functools.cache
-def _validate_json() -> Any:
+def validate_json() -> Any:
     """`validate_json` of the core validator itself (the TypeAdapter wrapper costs ~0.3 µs a line)."""
     return _event_adapter().validator.validate_json
 
@@ -77,24 +77,6 @@ def decode_slowly(raw: bytes, number: int) -> Any:
 
 
 BUFFER = 1 << 20  # bytes read at a time
-
-
-def validated() -> Callable[[bytes, int], Any]:
-    """The reader's check of one line: its envelope model, or None for a blank line (a line
-    that breaks the contract raises `HistoryError`)."""
-    from pydantic import ValidationError
-
-    validate = _validate_json()
-
-    def envelope_of(raw: bytes, number: int) -> Any:
-        try:
-            return validate(raw)
-        except ValidationError:
-            if is_blank(raw):  # whitespace-only lines are skipped (fold.py reading 14)
-                return None
-            return decode_slowly(raw, number)
-
-    return envelope_of
 
 
 def _lines(path: Path) -> Iterator[tuple[int, bytes]]:
@@ -138,7 +120,7 @@ def _read(path: Path, facts: Facts) -> Facts:
     """`read_history` without pausing the collector (the caller does)."""
     from pydantic import ValidationError
 
-    add, validate = facts.add_envelope, _validate_json()
+    add, validate = facts.add_envelope, validate_json()
     with path.open("rb", buffering=BUFFER) as stream:
         for number, raw in enumerate(stream, 1):  # `_lines`, inlined: this loop runs 10⁶ times
             try:
