@@ -175,6 +175,25 @@ def test_an_upcast_message_is_kept_as_its_upcast_envelope(
     assert json.loads(received.json)["schema_version"] == 2
 
 
+def test_a_delivery_digests_its_content_whether_it_came_upcast_or_as_it_was_written(
+    make_leave, unique_nip: Callable[[], str]  # type: ignore[no-untyped-def]
+) -> None:
+    (event,) = envelopes(make_leave, unique_nip(), 1)
+    registry = Registry()
+    v2 = create_model("LeaveRecordedV2", __base__=ENVELOPES["LeaveRecorded"],
+                      schema_version=(Literal[2], 2))
+    registry.register_version("LeaveRecorded", 2, v2, lambda raw: raw)
+    codec = make_codec(registry)
+    upcast = receive(codec, make_codec().encode(event))  # its digest reuses its own JSON
+    written = json.loads(upcast.json)
+    as_written = receive(codec, json.dumps(written, indent=2).encode())
+    changed = receive(codec, json.dumps({**written, "stream_version": 2}).encode())
+
+    assert upcast.json != as_written.json
+    assert upcast.digest() == as_written.digest() == Delivery.of(as_written.envelope).digest()
+    assert changed.digest() != as_written.digest()
+
+
 async def test_concurrent_deliveries_of_one_event_apply_it_once(
     applied_log, make_leave, unique_nip: Callable[[], str]  # type: ignore[no-untyped-def]
 ) -> None:

@@ -3,6 +3,7 @@ them with a reason of a fixed list, and never with another kind of error."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import date, datetime
 from uuid import uuid4
@@ -14,7 +15,9 @@ from pydantic import TypeAdapter, ValidationError
 
 from kinerja_events import commands as cmd
 from kinerja_events import events as ev
-from kinerja_events.codec import MAX_MESSAGE_BYTES, REFUSAL_REASONS, ContractError, load_object
+from kinerja_events.codec import (
+    MAX_MESSAGE_BYTES, REFUSAL_REASONS, ContractError, check_values, load_object,
+)
 from kinerja_events.pipeline import Refused, record_time
 from kinerja_events.types import WIB
 
@@ -47,6 +50,43 @@ def test_a_message_at_the_bounds_is_accepted() -> None:
     assert load_object(b'{"a": -9223372036854775808}') == {"a": -(2 ** 63)}
     padded = b'{"a": "' + b"x" * (MAX_MESSAGE_BYTES - 9) + b'"}'
     assert len(padded) == MAX_MESSAGE_BYTES and load_object(padded)["a"]
+
+
+_VALUES = st.recursive(
+    st.none() | st.booleans() | st.floats(allow_nan=False, allow_infinity=False)
+    | st.integers(min_value=-(2 ** 63) - 2, max_value=2 ** 63 + 1)
+    | st.sampled_from([2 ** 63 - 1, 2 ** 63, -(2 ** 63), -(2 ** 63) - 1])
+    | st.text(alphabet="ab\\u0", max_size=8) | st.just("a\x00"),
+    lambda inner: (st.lists(inner, max_size=3)
+                   | st.dictionaries(st.text(alphabet="ab", max_size=2) | st.just("\x00"), inner,
+                                     max_size=3)
+                   | st.tuples(st.integers(1, 9), inner).map(lambda n: _nested(n[1], n[0]))),
+    max_leaves=20)
+
+
+def _nested(value, levels: int):
+    for _ in range(levels):
+        value = [value]
+    return value
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.dictionaries(st.text(alphabet="ab", max_size=3), _VALUES, max_size=4))
+def test_a_message_is_refused_for_the_bound_a_walk_over_every_value_finds(message) -> None:
+    """`load_object` skips the walk over every value when the text shows no escaped U+0000 and
+    a quick look finds containers and integers in bounds: never with another verdict."""
+    body = json.dumps(message).encode()
+    try:
+        check_values(json.loads(body))
+        walked = None
+    except ContractError as exc:
+        walked = exc.reason
+    try:
+        load_object(body)
+        loaded = None
+    except ContractError as exc:
+        loaded = exc.reason
+    assert loaded == walked
 
 
 @settings(max_examples=300, deadline=None)

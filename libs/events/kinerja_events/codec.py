@@ -147,7 +147,11 @@ def load_object(payload: str | bytes | None) -> dict[str, Any]:
         raise ContractError("(json)", f"not valid JSON: {str(exc)[:200]}", "not_json") from None
     if not isinstance(raw, dict):
         raise ContractError("(json)", "a message must be a JSON object", "not_object")
-    check_values(raw)
+    # JSON text holds U+0000 only escaped (the decoder refuses it raw): without that escape only
+    # the containers and integers need a look, taken without a call per value; any doubt, and
+    # `check_values` names the bound broken.
+    if "\\u0000" in text or not _plainly_bounded(raw):
+        check_values(raw)
     return raw
 
 
@@ -177,6 +181,24 @@ def check_values(value: Any, depth: int = 1) -> None:
     elif isinstance(value, int) and not isinstance(value, bool) and value not in INT64:
         raise ContractError("(json)", "an integer does not fit in 64 bits",
                             "integer_out_of_range")
+
+
+def _plainly_bounded(container: dict[str, Any] | list[Any], depth: int = 1) -> bool:
+    """True when `container`, a dict or list at nesting level `depth`, is nested at most
+    `MAX_DEPTH` levels and holds no integer outside 64 bits (strings are not looked at)."""
+    if depth > MAX_DEPTH:
+        return False
+    for item in container.values() if type(container) is dict else container:
+        kind = type(item)
+        if kind is dict or kind is list:
+            if not _plainly_bounded(item, depth + 1):
+                return False
+        elif kind is int and not _INT64_MIN <= item <= _INT64_MAX:
+            return False
+    return True
+
+
+_INT64_MIN, _INT64_MAX = INT64.start, INT64.stop - 1
 
 
 def _check_text(text: str) -> None:

@@ -39,18 +39,21 @@ DEFAULT_BATCH = 500
 @dataclass(frozen=True, slots=True)
 class Delivery:
     """A validated envelope and its JSON text: the message as it came, or the envelope's own
-    JSON when the codec upcast it (or it came from no message)."""
+    JSON when the codec upcast it (or it came from no message). `canonical` says `json` is the
+    envelope's own JSON (`model_dump_json(exclude_unset=True)`), which `digest` then reuses."""
 
     envelope: EnvelopeBase
     json: str
+    canonical: bool = False
 
     @classmethod
     def of(cls, envelope: EnvelopeBase) -> Delivery:
-        return cls(envelope, envelope.model_dump_json(exclude_unset=True))
+        return cls(envelope, envelope.model_dump_json(exclude_unset=True), True)
 
     def digest(self) -> bytes:
-        """A digest of the envelope's content (not of its formatting)."""
-        return hashlib.sha256(self.envelope.model_dump_json(exclude_unset=True).encode()).digest()
+        """A digest of the envelope's content (not of its formatting): of its own JSON."""
+        own = self.json if self.canonical else self.envelope.model_dump_json(exclude_unset=True)
+        return hashlib.sha256(own.encode()).digest()
 
 
 class ConflictingDuplicate(Exception):
