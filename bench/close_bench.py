@@ -96,20 +96,13 @@ async def replay(engine: Any, path: Path, progress: Progress) -> int:
     return applied
 
 
-async def project(engine: Any, rules: Any, progress: Progress) -> int:
+async def project(engine: Any, rules: Any) -> int:
     """Catch the projection up with every stored fact, as the running keeper does."""
     from prometheus_client import CollectorRegistry
 
     from kinerja_payroll.projection import ProjectionKeeper, pending_facts
 
-    keeper = ProjectionKeeper(engine, rules, CollectorRegistry())
-    folded = 0
-    while True:
-        count = await keeper.refresh_once()
-        folded += count
-        progress.add(count)
-        if count < keeper.batch_size:
-            break
+    folded = await ProjectionKeeper(engine, rules, CollectorRegistry()).catch_up()
     async with engine.connect() as conn:
         assert await pending_facts(conn) == 0, "the projection left facts pending"
     return folded
@@ -185,11 +178,10 @@ async def measure(employees: int, seed: int) -> int:
         print(figure("(b) replay into payroll's store", lines, replayed, loads)
               + f"   ({stored:,} facts kept)", flush=True)
 
-        progress = Progress("projection", stored)
+        print("  projection catching up ...", file=sys.stderr, flush=True)
         started = time.perf_counter()
-        folded = await project(engine, load_default_rules(), progress)
+        folded = await project(engine, load_default_rules())
         projected = time.perf_counter() - started
-        progress.end()
         print(figure("(c) projection catching up", folded, projected, loads), flush=True)
 
         started = time.perf_counter()

@@ -2,24 +2,30 @@
 
 The keeper folds stored facts into an in-memory `Facts` as they arrive: it claims facts not yet
 projected (a flag, never a tailing sequence number, so a fact committed late is still picked
-up), adds them, and recomputes every open period — each period a fact dates up to the month in
-progress, less the closed ones — into the `projection` table, where ops and employees read
-their month so far. The month in progress is judged only up to today: later days bring no cut,
-no absence and no target, and its results are flagged `month_in_progress`.
+up), marking them in the same statement, adds them, and recomputes every open period — each
+period a fact dates up to the month in progress, less the closed ones — into the `projection`
+table, where ops and employees read their month so far. Facts are read as JSON text and
+validated straight from it (`Codec.decode_held`), and a batch is folded a slice at a time, so
+that the consumer storing facts in the same process is not held up for a whole batch. The
+month in progress is judged only up to today: later days bring no cut, no absence and no
+target, and its results are flagged `month_in_progress`.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
 import structlog
 from prometheus_client import CollectorRegistry, Counter, Gauge
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Text, cast, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from kinerja_events.codec import make_codec
+from kinerja_events.events import EnvelopeBase
 from kinerja_events.types import WIB
 
 from .facts import Facts
@@ -31,17 +37,8 @@ log = structlog.get_logger("kinerja.payroll")
 
 DATED_FIELDS = ("at", "work_date", "start_date", "end_date", "date", "due_date")
 WRITER_LOCK = 0x4B4A5052  # advisory lock key of the projection's one writer ("KJPR")
-
-
-def periods_dated_by(envelope: dict[str, Any]) -> set[str]:
-    """The periods a fact speaks of (its dates and `period`), for choosing what to recompute."""
-    data = envelope.get("data", {})
-    found = {data["period"]} if isinstance(data.get("period"), str) else set()
-    for name in DATED_FIELDS:
-        value = data.get(name)
-        if isinstance(value, str):
-            found.add(period_of(value))
-    return found
+CATCH_UP_MOST = 200_000  # facts claimed at once while catching up with a backlog
+FOLD_SLICE = 500  # facts folded between two turns of the event loop
 
 
 def period_of(value: str) -> str:
@@ -49,6 +46,35 @@ def period_of(value: str) -> str:
     if len(value) == 10:
         return date.fromisoformat(value).strftime("%Y-%m")
     return datetime.fromisoformat(value).astimezone(WIB).strftime("%Y-%m")
+
+
+def periods_of(envelope: EnvelopeBase) -> set[str]:
+    """The periods a fact speaks of (its data's `period`, and the WIB periods of its dates and
+    times), for choosing what to recompute."""
+    data = envelope.data
+    found = set()
+    for name in _dated_fields(type(data)):
+        value = getattr(data, name)
+        if isinstance(value, str):
+            found.add(value if name == "period" else period_of(value))
+            continue
+        if isinstance(value, datetime):
+            value = value.astimezone(WIB)
+        if isinstance(value, date):
+            found.add(f"{value.year:04d}-{value.month:02d}")
+    return found
+
+
+_DATED: dict[type, tuple[str, ...]] = {}
+
+
+def _dated_fields(model: type) -> tuple[str, ...]:
+    """The fields of a data model that `periods_of` reads: `period`, then `DATED_FIELDS`."""
+    names = _DATED.get(model)
+    if names is None:
+        fields = getattr(model, "model_fields", {})
+        names = _DATED[model] = tuple(n for n in ("period", *DATED_FIELDS) if n in fields)
+    return names
 
 
 class ProjectionKeeper:
@@ -60,6 +86,7 @@ class ProjectionKeeper:
         self.rules = rules
         self.batch_size = batch_size
         self.facts = Facts()
+        self.codec = make_codec()
         self.periods: set[str] = set()
         self.shown: set[str] = set()  # periods with projected gauges
         self.writing = False  # this instance holds the writer's lock
@@ -76,30 +103,56 @@ class ProjectionKeeper:
         """On becoming the writer: fold every fact already projected (by any earlier writer)."""
         self.facts, self.periods = Facts(), set()
         async with self.engine.connect() as conn:
-            rows = await conn.execute(select(facts.c.envelope).where(facts.c.projected))
-            for row in rows:
-                self.add(row.envelope)
+            rows = await conn.execute(select(facts.c.type, cast(facts.c.envelope, Text))
+                                      .where(facts.c.projected))
+            await self.fold(rows.all())
 
-    def add(self, envelope: dict[str, Any]) -> None:
-        """Fold one stored fact into memory."""
-        self.facts.add(envelope)
-        self.periods |= periods_dated_by(envelope)
-        self.folded.labels(envelope["type"]).inc()
+    async def fold(self, rows: Sequence[Any]) -> None:
+        """Fold stored facts, rows of (type, envelope as JSON text), into memory, a slice at a
+        time: between slices the event loop runs (the consumer keeps storing facts)."""
+        folded: dict[str, int] = {}
+        for start in range(0, len(rows), FOLD_SLICE):
+            if start:
+                await asyncio.sleep(0)
+            for event_type, text in rows[start:start + FOLD_SLICE]:
+                self.add(self.codec.decode_held(text, event_type), hash(text))
+                folded[event_type] = folded.get(event_type, 0) + 1
+        for event_type, count in folded.items():
+            self.folded.labels(event_type).inc(count)
 
-    async def refresh_once(self) -> int:
-        """Fold a batch of new facts and recompute the open periods; return how many."""
+    def add(self, envelope: EnvelopeBase, fingerprint: int) -> None:
+        """Fold one stored fact into memory (`fingerprint` identifies its content: the facts
+        table holds an event id once, so it never meets another)."""
+        self.facts.add_envelope(envelope, fingerprint)
+        self.periods |= periods_of(envelope)
+
+    async def catch_up(self) -> int:
+        """Refresh until a batch comes back short (no backlog left); return the facts folded.
+
+        Every refresh recomputes the open months, so a backlog is claimed in batches that grow
+        with what is held (a quarter of it, up to `CATCH_UP_MOST`): a province's month is then
+        recomputed some tens of times while it is taken in, not once per `batch_size` facts."""
+        limit, folded = self.batch_size, 0
+        while True:
+            count = await self.refresh_once(limit)
+            folded += count
+            if count < limit:
+                return folded
+            limit = min(CATCH_UP_MOST, max(self.batch_size, len(self.facts.seen) // 4))
+
+    async def refresh_once(self, limit: int | None = None) -> int:
+        """Fold a batch of new facts (`batch_size`, or `limit`) and recompute the open periods;
+        return how many."""
         async with self.engine.begin() as conn:
+            claimed = (select(facts.c.event_id).where(facts.c.projected.is_(False))
+                       .limit(limit or self.batch_size).with_for_update(skip_locked=True))
             rows = (await conn.execute(
-                select(facts.c.event_id, facts.c.envelope)
-                .where(facts.c.projected.is_(False))
-                .limit(self.batch_size)
-                .with_for_update(skip_locked=True))).all()
+                update(facts).where(facts.c.event_id.in_(claimed.scalar_subquery()))
+                .values(projected=True)
+                .returning(facts.c.type, cast(facts.c.envelope, Text)))).all()
             if not rows:
                 return 0
-            for row in rows:
-                self.add(row.envelope)
-            await conn.execute(update(facts).where(facts.c.event_id.in_(
-                [row.event_id for row in rows])).values(projected=True))
+            await self.fold(rows)
             await self.recompute_open_periods(conn)
         return len(rows)
 
@@ -174,7 +227,7 @@ class ProjectionKeeper:
         advisory lock (on a connection of its own, so it is released if that instance or its
         connection dies) writes the projection, the others wait. A new writer first folds
         every fact already projected, so its projection covers all of them, not only those it
-        claims itself. Only a full batch (a backlog) is followed at once by the next: facts
+        claims itself. A backlog is taken at once, in growing batches (`catch_up`); facts
         trickling in are folded once per `interval`, since every refresh recomputes the open
         months."""
         while True:
@@ -185,8 +238,7 @@ class ProjectionKeeper:
                     await self.load_projected()
                     await self.recompute_all()
                     while True:
-                        while await self.refresh_once() >= self.batch_size:
-                            pass
+                        await self.catch_up()
                         await self.forget_closed()
                         await lock.scalar(select(1))  # still connected: still the writer
                         await lock.commit()
