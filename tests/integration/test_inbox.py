@@ -6,7 +6,7 @@ import asyncio
 import json
 import uuid
 from collections.abc import Callable
-from typing import Literal
+from typing import Any, Literal
 
 import pytest
 from faststream.kafka import KafkaBroker
@@ -159,16 +159,20 @@ def test_a_received_message_keeps_its_own_text(
         receive(codec, text.encode("utf-16"))
 
 
-def test_an_upcast_message_is_kept_as_its_upcast_envelope(
-    make_leave, unique_nip: Callable[[], str]  # type: ignore[no-untyped-def]
-) -> None:
-    (event,) = envelopes(make_leave, unique_nip(), 1)
+def leave_v2_codec() -> Any:
+    """A codec that knows a `LeaveRecorded` v2 and upcasts v1 to it."""
     registry = Registry()
     v2 = create_model("LeaveRecordedV2", __base__=ENVELOPES["LeaveRecorded"],
                       schema_version=(Literal[2], 2))
     registry.register_version("LeaveRecorded", 2, v2, lambda raw: raw)
+    return make_codec(registry)
 
-    received = receive(make_codec(registry), make_codec().encode(event))
+
+def test_an_upcast_message_is_kept_as_its_upcast_envelope(
+    make_leave, unique_nip: Callable[[], str]  # type: ignore[no-untyped-def]
+) -> None:
+    (event,) = envelopes(make_leave, unique_nip(), 1)
+    received = receive(leave_v2_codec(), make_codec().encode(event))
 
     assert received.envelope.schema_version == 2
     assert received.json == received.envelope.model_dump_json()
@@ -179,11 +183,7 @@ def test_a_delivery_digests_its_content_whether_it_came_upcast_or_as_it_was_writ
     make_leave, unique_nip: Callable[[], str]  # type: ignore[no-untyped-def]
 ) -> None:
     (event,) = envelopes(make_leave, unique_nip(), 1)
-    registry = Registry()
-    v2 = create_model("LeaveRecordedV2", __base__=ENVELOPES["LeaveRecorded"],
-                      schema_version=(Literal[2], 2))
-    registry.register_version("LeaveRecorded", 2, v2, lambda raw: raw)
-    codec = make_codec(registry)
+    codec = leave_v2_codec()
     upcast = receive(codec, make_codec().encode(event))  # its digest reuses its own JSON
     written = json.loads(upcast.json)
     as_written = receive(codec, json.dumps(written, indent=2).encode())
