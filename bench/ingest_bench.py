@@ -854,10 +854,6 @@ def payroll_rows(payroll: PayrollRun) -> list[tuple[str, str]]:
 # --- the whole run --------------------------------------------------------------------------
 async def measure_all(rate: float, seconds: float, employees: int, seed: int) -> int:
     from kinerja_events.observability import configure_logging
-    from machine import describe
-
-    print(describe(rate=f"{rate:,.0f}/s", seconds=f"{seconds:g}", employees=employees,
-                   seed=str(seed)), flush=True)
 
     from attendance_bench import random_nips
 

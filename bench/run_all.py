@@ -27,7 +27,8 @@ BENCHMARKS = (
     ("gateway to payroll", "ingest_bench.py", [], ["--employees", "50000"]),
 )
 # The lines of a benchmark's output that carry its figures (its progress lines do not).
-FIGURE = re.compile(r"^(\(\w+\)|ratio|peak|targets|p50|medians|\s*\w[\w ]*:\s+p50)|^\|")
+FIGURE = re.compile(r"^(\(\w+\)|ratio|peak|targets|medians|latency|steady rate|facts/s|"
+                    r"all stored|none pending)")
 
 
 def run(script: str, arguments: list[str]) -> tuple[int, list[str], float]:
