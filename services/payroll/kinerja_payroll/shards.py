@@ -38,6 +38,9 @@ SUBJECT_KEYS = ((b'"nip"', "nip"), (b'"ratee_nip"', "ratee_nip"),
 NIP_LENGTH = 18
 JSON_SPACE = b" \t\r\n"
 MASK = (1 << 64) - 1
+# Below this (about 120,000 lines) forking and every shard's pass over the bytes cost what
+# sharing the work saves (measured: a 47 MB audit export, 2.1 s on two cores, 1.6 s on one).
+SHARD_FROM_BYTES = 64 * 2**20
 
 
 class Unroutable(Exception):
@@ -55,8 +58,9 @@ class ShardOutcome:
 def compute_history(path: str | Path, period: str, rules: RuleSet, workers: int = 1
                     ) -> list[PayrollResult]:
     """The results of `period` from the history at `path`, computed in `workers` processes
-    (one: `offline.compute_file`); the same results, or the same `HistoryError`, either way."""
-    if workers > 1:
+    (one: `offline.compute_file`, as for a history under `SHARD_FROM_BYTES`); the same
+    results, or the same `HistoryError`, either way."""
+    if workers > 1 and Path(path).stat().st_size >= SHARD_FROM_BYTES:
         results = compute_sharded(Path(path), period, rules, workers)
         if results is not None:
             return results

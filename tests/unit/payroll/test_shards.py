@@ -15,10 +15,17 @@ from random_history import NIPS, random_history
 
 from kinerja_payroll.offline import HistoryError, compute_file
 from kinerja_payroll.rules import load_default_rules
+from kinerja_payroll import shards
 from kinerja_payroll.shards import compute_history, compute_sharded, owner
 
 RULES = load_default_rules()
 PERIOD = "2026-10"
+
+
+@pytest.fixture(autouse=True)
+def shard_small_histories(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These histories are small: `compute_history` shards them all the same."""
+    monkeypatch.setattr(shards, "SHARD_FROM_BYTES", 0)
 
 
 def compact(envelope: dict[str, Any]) -> str:
