@@ -123,6 +123,18 @@ class Facts:
                 raise
         return True
 
+    def add_stored(self, text: str, event_type: str) -> Any:
+        """Record a fact stored as JSON text by its type (validated straight from the text,
+        `Codec.decode_held`); return its envelope. The store holds an event id once, so the
+        text's hash serves as its fingerprint."""
+        if self._codec is None:
+            from kinerja_events.codec import make_codec
+
+            self._codec = make_codec()
+        envelope = self._codec.decode_held(text, event_type)
+        self.add_envelope(envelope, hash(text))
+        return envelope
+
     def employee(self, nip: str) -> EmployeeFacts:
         """The facts of `nip` (created empty on first use)."""
         emp = self.employees.get(nip)

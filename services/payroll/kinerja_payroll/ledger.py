@@ -129,14 +129,11 @@ LOAD_SLICE = 10_000  # rows fetched at a time: a province's month never sits in 
 async def load_facts(conn: AsyncConnection, up_to_seq: int | None = None) -> Facts:
     """Stored facts folded into `Facts`: all, or those in the cut-off of close `up_to_seq`.
 
-    Read as JSON text a slice at a time and validated straight from it (`Codec.decode_held`),
-    as the projection folds them: the table holds each event id once, so the text's hash is
-    its fingerprint. The collector is paused meanwhile (see `offline.gc_paused`)."""
-    from kinerja_events.codec import make_codec
-
+    Read as JSON text a slice at a time and recorded straight from it (`Facts.add_stored`),
+    as the projection folds them. The collector is paused meanwhile (see `offline.gc_paused`)."""
     from .offline import gc_paused
 
-    codec, known = make_codec(), Facts()
+    known = Facts()
     query = select(facts.c.type, cast(facts.c.envelope, Text))
     if up_to_seq is not None:
         query = query.where(facts.c.close_seq <= up_to_seq)
@@ -144,7 +141,7 @@ async def load_facts(conn: AsyncConnection, up_to_seq: int | None = None) -> Fac
     with gc_paused():
         async for slice_ in rows.partitions():
             for event_type, json_text in slice_:
-                known.add_envelope(codec.decode_held(json_text, event_type), hash(json_text))
+                known.add_stored(json_text, event_type)
     return known
 
 

@@ -24,7 +24,6 @@ from sqlalchemy import Text, cast, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from kinerja_events.codec import make_codec
 from kinerja_events.events import EnvelopeBase
 from kinerja_events.types import WIB
 
@@ -86,7 +85,6 @@ class ProjectionKeeper:
         self.rules = rules
         self.batch_size = batch_size
         self.facts = Facts()
-        self.codec = make_codec()
         self.periods: set[str] = set()
         self.shown: set[str] = set()  # periods with projected gauges
         self.writing = False  # this instance holds the writer's lock
@@ -115,16 +113,10 @@ class ProjectionKeeper:
             if start:
                 await asyncio.sleep(0)
             for event_type, text in rows[start:start + FOLD_SLICE]:
-                self.add(self.codec.decode_held(text, event_type), hash(text))
+                self.periods |= periods_of(self.facts.add_stored(text, event_type))
                 folded[event_type] = folded.get(event_type, 0) + 1
         for event_type, count in folded.items():
             self.folded.labels(event_type).inc(count)
-
-    def add(self, envelope: EnvelopeBase, fingerprint: int) -> None:
-        """Fold one stored fact into memory (`fingerprint` identifies its content: the facts
-        table holds an event id once, so it never meets another)."""
-        self.facts.add_envelope(envelope, fingerprint)
-        self.periods |= periods_of(envelope)
 
     async def catch_up(self) -> int:
         """Refresh until a batch comes back short (no backlog left); return the facts folded.
