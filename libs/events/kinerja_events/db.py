@@ -73,12 +73,6 @@ outbox = Table(
     Column("stream_version", Integer, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("sent_at", DateTime(timezone=True), nullable=True),
-    Index(
-        "outbox_unsent_idx",
-        "stream_id",
-        "stream_version",
-        postgresql_where=text("sent_at IS NULL"),
-    ),
     Index("outbox_unsent_id_idx", "id", postgresql_where=text("sent_at IS NULL")),
 )
 
@@ -127,9 +121,10 @@ dead_letters = Table(
     UniqueConstraint("consumer", "topic", "partition", "offset", name="dead_letters_record_key"),
 )
 
-# Columns added after a table's first release: `create_all` does not add them to a database
-# made by an older version (e.g. a `./var` kept from an earlier `make run`).
-_ADDED_COLUMNS = (
+# Changes after a table's first release: `create_all` does not make them in a database made by
+# an older version (e.g. a `./var` kept from an earlier `make run`).
+_LATER_CHANGES = (
+    "DROP INDEX IF EXISTS outbox_unsent_idx",  # the relay claims by id alone since 2026-12
     "ALTER TABLE commands ADD COLUMN IF NOT EXISTS reason text",
     "ALTER TABLE commands ADD COLUMN IF NOT EXISTS detail text",
     "ALTER TABLE commands ADD COLUMN IF NOT EXISTS retryable boolean",
@@ -144,10 +139,10 @@ def make_engine(url: str, **options: object) -> AsyncEngine:
 
 async def create_schema(engine: AsyncEngine) -> None:
     """Create the shared tables (events, outbox, commands, inbox, dead letters) if they do not
-    exist, and add the columns later versions added."""
+    exist, and make the changes later versions made (columns added, an index dropped)."""
     async with engine.begin() as conn:
         await conn.run_sync(metadata.create_all)
-        for statement in _ADDED_COLUMNS:
+        for statement in _LATER_CHANGES:
             await conn.execute(text(statement))
 
 

@@ -19,7 +19,7 @@ import structlog
 from aiokafka import AIOKafkaProducer
 from aiokafka.partitioner import DefaultPartitioner
 from prometheus_client import REGISTRY, CollectorRegistry, Counter
-from sqlalchemy import func, select, text, update
+from sqlalchemy import text, update
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -134,8 +134,11 @@ class OutboxRelay:
         # (one key, one partition) stays in version order. The claim is marked sent only once
         # every ack is in.
         by_partition: dict[tuple[str, int], list[Row[Any]]] = {}
+        partitions_of: dict[str, list[int]] = {}
         for row in rows:
-            partitions = sorted(await self.producer.partitions_for(row.topic))
+            if row.topic not in partitions_of:
+                partitions_of[row.topic] = sorted(await self.producer.partitions_for(row.topic))
+            partitions = partitions_of[row.topic]
             partition = _PARTITIONER(row.key, partitions, partitions)
             by_partition.setdefault((row.topic, partition), []).append(row)
         acks = []
@@ -166,40 +169,34 @@ async def mark_unsent(engine: AsyncEngine) -> int:
 
 
 async def claim_batch(conn: AsyncConnection, limit: int) -> Sequence[Row[Any]]:
-    """Lock up to `limit` unsent rows for this transaction: those of the streams whose oldest
-    unsent row is oldest (first in, first out, so no stream starves), each stream's rows in
-    version order.
+    """Lock up to `limit` unsent rows for this transaction: the oldest unsent rows (first in,
+    first out, so no stream starves) of the streams this relay may publish, each stream's rows
+    in version order.
 
     Row locks alone (`FOR UPDATE SKIP LOCKED`) would let a second relay skip the locked versions
     1..k of a stream and publish its version k+1 first. So a relay first takes a transaction-level
     advisory lock per stream (`pg_try_advisory_xact_lock`, skipping streams another relay holds)
     and claims rows only of the streams it holds: all unsent rows of a stream are published by one
     relay at a time, from the stream's lowest unsent version up. Versions of one stream commit in
-    order (each append checks the previous version), so a row seen later is always a later one.
+    order (each append checks the previous version), so the oldest rows by id are a stream's
+    lowest unsent versions. A row another relay marked sent meanwhile is dropped by the lock's
+    recheck of `sent_at IS NULL`.
     """
-    oldest = (
-        select(outbox.c.id, outbox.c.stream_id)
-        .where(outbox.c.sent_at.is_(None))
-        .order_by(outbox.c.id)
-        .limit(limit)
-        .subquery()
-    )
-    candidates = (
-        select(oldest.c.stream_id, func.min(oldest.c.id).label("first"))
-        .group_by(oldest.c.stream_id)
-        .subquery()
-    )
-    held = select(candidates.c.stream_id).where(
-        func.pg_try_advisory_xact_lock(func.hashtextextended(candidates.c.stream_id, 0))
-    )
-    streams = list((await conn.scalars(held)).all())
-    if not streams:
+    held = await conn.scalars(HOLD_OLDEST, {"limit": limit})
+    ids = [row_id for ids in held for row_id in ids]
+    if not ids:
         return []
-    claim = (
-        select(outbox)
-        .where(outbox.c.sent_at.is_(None), outbox.c.stream_id.in_(streams))
-        .order_by(outbox.c.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
-    return (await conn.execute(claim)).all()
+    return (await conn.execute(CLAIM, {"ids": ids})).all()
+
+
+# The oldest unsent rows of the streams this relay holds, then those rows by primary key.
+# Probing each held stream's unsent rows through an index on (stream_id, stream_version) instead
+# walks every dead (sent) entry of a busy stream: 8 ms a claim of 300 rows of 500 streams at
+# ~400 versions each, against 3 ms.
+HOLD_OLDEST = text("""
+SELECT array_agg(id) FROM (
+    SELECT id, stream_id FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT :limit) oldest
+GROUP BY stream_id HAVING pg_try_advisory_xact_lock(hashtextextended(stream_id, 0))
+""")
+CLAIM = text("SELECT * FROM outbox WHERE id = ANY(CAST(:ids AS bigint[])) AND sent_at IS NULL "
+             "ORDER BY id FOR UPDATE SKIP LOCKED")
