@@ -124,16 +124,21 @@ class Facts:
         return True
 
     def add_stored(self, text: str, event_type: str) -> Any:
-        """Record a fact stored as JSON text by its type (validated straight from the text,
-        `Codec.decode_held`); return its envelope. The store holds an event id once, so the
-        text's hash serves as its fingerprint."""
+        """Record a fact stored as JSON text by its type (`decode_stored`); return its
+        envelope. The store holds an event id once, so the text's hash serves as its
+        fingerprint."""
+        envelope = self.decode_stored(text, event_type)
+        self.add_envelope(envelope, hash(text))
+        return envelope
+
+    def decode_stored(self, text: str, event_type: str) -> Any:
+        """The envelope of a fact stored as JSON text, validated straight from the text
+        (`Codec.decode_held`); not recorded."""
         if self._codec is None:
             from kinerja_events.codec import make_codec
 
             self._codec = make_codec()
-        envelope = self._codec.decode_held(text, event_type)
-        self.add_envelope(envelope, hash(text))
-        return envelope
+        return self._codec.decode_held(text, event_type)
 
     def employee(self, nip: str) -> EmployeeFacts:
         """The facts of `nip` (created empty on first use)."""
@@ -156,6 +161,48 @@ def build_facts(envelopes: Iterable[Any]) -> Facts:
     for envelope in envelopes:
         facts.add(envelope)
     return facts
+
+
+def subjects(facts: Facts, envelope: Any) -> set[str] | None:
+    """The employees whose results recording `envelope` into `facts` may change — asked
+    before it is recorded, so that an id taken over from another employee (a leave, a travel,
+    an activity or an IKP recorded again for someone else) names both; None when it may change
+    everyone's (a position or a holiday). An employee's result depends only on the facts
+    naming them, the positions and the holidays (see `fold.compute_period`)."""
+    kind = envelope.type
+    if kind not in _HANDLERS:
+        return set()
+    named = _SUBJECTS.get(kind)
+    if named is None:
+        return None
+    return {nip for nip in named(facts, envelope.data) if nip is not None}
+
+
+def _holder(row: tuple | None, at: int = 1) -> str | None:
+    return row[at] if row is not None else None
+
+
+def _logged_nip(facts: Facts, activity_id: str) -> str | None:
+    slots = facts.activities.get(activity_id)
+    return _holder(slots[0]) if slots is not None else None
+
+
+_SUBJECTS: dict[str, Any] = {
+    "EmployeeRegistered": lambda f, d: (d.nip,),
+    "EmployeeChanged": lambda f, d: (d.nip,),
+    "EmployeeTerminated": lambda f, d: (d.nip,),
+    "CheckedIn": lambda f, d: (d.nip,),
+    "CheckedOut": lambda f, d: (d.nip,),
+    "LeaveRecorded": lambda f, d: (d.nip, _holder(f.leaves.get(d.leave_id))),
+    "LeaveCancelled": lambda f, d: (_holder(f.leaves.get(d.leave_id)),),
+    "OfficialTravelRecorded": lambda f, d: (d.nip, _holder(f.travels.get(d.travel_id))),
+    "ActivityLogged": lambda f, d: (d.nip, _logged_nip(f, d.activity_id)),
+    "ActivityApproved": lambda f, d: (_logged_nip(f, d.activity_id),),
+    "ActivityRejected": lambda f, d: (_logged_nip(f, d.activity_id),),
+    "RatingGiven": lambda f, d: (d.ratee_nip,),
+    "IKPAssigned": lambda f, d: (d.assignee_nip, _holder(f.ikps.get(d.ikp_id))),
+    "IKPCompleted": lambda f, d: (_holder(f.ikps.get(d.ikp_id)),),
+}
 
 
 def _keep_latest(table: dict, ident: Any, row: tuple) -> None:

@@ -58,7 +58,7 @@ from __future__ import annotations
 
 import calendar as _calendar
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Set as AbstractSet
 from dataclasses import dataclass, field
 from functools import cached_property
 from datetime import date, datetime, time, timedelta
@@ -158,23 +158,27 @@ class Index:
     ikps: dict[tuple[str, str], list[tuple]] = field(default_factory=lambda: defaultdict(list))
 
 
-def index_facts(facts: Facts) -> Index:
-    """Group the resolved (latest-wins) facts by nip."""
+def index_facts(facts: Facts, nips: AbstractSet[str] | None = None) -> Index:
+    """Group the resolved (latest-wins) facts by nip: of every employee, or of `nips` only."""
     idx = Index()
     for leave_id, (_, nip, kind, start, end) in facts.leaves.items():
-        if leave_id not in facts.cancelled_leaves:
+        if leave_id not in facts.cancelled_leaves and (nips is None or nip in nips):
             idx.leaves[nip].append((start, end, leave_id, kind))
     for travel_id, (_, nip, start, end) in facts.travels.items():
-        idx.travels[nip].append((start, end, travel_id))
+        if nips is None or nip in nips:
+            idx.travels[nip].append((start, end, travel_id))
     minutes = idx.minutes
     for activity_id, (logged, decision) in facts.activities.items():
         # Counted: logged, and the latest decision is an approval (reading 3).
-        if logged is not None and decision is not None and decision[1] is not None:
+        if logged is not None and decision is not None and decision[1] is not None and (
+                nips is None or logged[1] in nips):
             minutes[logged[1]].append((logged[2], decision[1], activity_id, logged[3]))
     for (rater, ratee, period), (_, relation, total) in facts.ratings.items():
-        idx.ratings[(ratee, period)].append((rater, relation, Fraction(total, 7)))
+        if nips is None or ratee in nips:
+            idx.ratings[(ratee, period)].append((rater, relation, Fraction(total, 7)))
     for ikp_id, (_, assignee, period, due, title) in facts.ikps.items():
-        idx.ikps[(assignee, period)].append((ikp_id, due, title))
+        if nips is None or assignee in nips:
+            idx.ikps[(assignee, period)].append((ikp_id, due, title))
     return idx
 
 
@@ -582,14 +586,17 @@ def _tier_failures(a: Assessment, tier: Any) -> list[str]:
 
 # --- the public fold -----------------------------------------------------------------------
 def compute_period(facts: Facts, period: str, rules: RuleSet,
-                   index: Index | None = None, as_of: date | None = None
-                   ) -> list[PayrollResult]:
+                   index: Index | None = None, as_of: date | None = None,
+                   nips: AbstractSet[str] | None = None) -> list[PayrollResult]:
     """Every employee's result for `period` (W_e > 0), sorted by nip; pure and exact. `as_of`
-    (today, for the projection) makes the month in progress judged only up to yesterday."""
+    (today, for the projection) makes the month in progress judged only up to yesterday.
+    `nips` limits it to those employees (an `index` given must cover them): an employee's
+    result depends only on the facts naming them, the positions and the holidays."""
     month = Month.parse(period)
-    idx = index_facts(facts) if index is None else index
+    idx = index_facts(facts, nips) if index is None else index
     work_days = working_days(month, facts, rules)
-    assessments = [a for nip in sorted(facts.employees)
+    wanted = facts.employees if nips is None else nips & facts.employees.keys()
+    assessments = [a for nip in sorted(wanted)
                    if (a := assess(facts, idx, nip, month, rules, work_days, as_of)) is not None]
     missing = [a.nip for a in assessments if a.position is None]
     if missing:

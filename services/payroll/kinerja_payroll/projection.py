@@ -20,14 +20,14 @@ from typing import Any
 
 import structlog
 from prometheus_client import CollectorRegistry, Counter, Gauge
-from sqlalchemy import Text, cast, delete, func, select, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import Text, any_, bindparam, cast, delete, func, select, update
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from kinerja_events.events import EnvelopeBase
 from kinerja_events.types import WIB
 
-from .facts import Facts
+from .facts import Facts, subjects
 from .fold import IncompleteFacts, compute_period, index_facts
 from .rules import RuleSet
 from .tables import closes, facts, projection
@@ -87,6 +87,9 @@ class ProjectionKeeper:
         self.facts = Facts()
         self.periods: set[str] = set()
         self.shown: set[str] = set()  # periods with projected gauges
+        self.dirty: set[str] | None = None  # whose results changed since; None: anyone's
+        self.fresh: dict[str, date] = {}  # period -> the day it was last computed whole
+        self.totals: dict[str, dict[str, int]] = {}  # period -> nip -> projected total
         self.writing = False  # this instance holds the writer's lock
         self.folded = Counter("kinerja_payroll_facts_folded", "Facts folded into the projection",
                               ["type"], registry=registry)
@@ -100,6 +103,7 @@ class ProjectionKeeper:
     async def load_projected(self) -> None:
         """On becoming the writer: fold every fact already projected (by any earlier writer)."""
         self.facts, self.periods = Facts(), set()
+        self.dirty, self.fresh, self.totals = None, {}, {}
         async with self.engine.connect() as conn:
             rows = await conn.execute(select(facts.c.type, cast(facts.c.envelope, Text))
                                       .where(facts.c.projected))
@@ -113,10 +117,22 @@ class ProjectionKeeper:
             if start:
                 await asyncio.sleep(0)
             for event_type, text in rows[start:start + FOLD_SLICE]:
-                self.periods |= periods_of(self.facts.add_stored(text, event_type))
+                self.fold_one(text, event_type)
                 folded[event_type] = folded.get(event_type, 0) + 1
         for event_type, count in folded.items():
             self.folded.labels(event_type).inc(count)
+
+    def fold_one(self, text: str, event_type: str) -> None:
+        """Record one stored fact, noting the periods it speaks of and whose results it may
+        change."""
+        envelope = self.facts.decode_stored(text, event_type)
+        named = subjects(self.facts, envelope)
+        if self.facts.add_envelope(envelope, hash(text)) and self.dirty is not None:
+            if named is None:
+                self.dirty = None
+            else:
+                self.dirty |= named
+        self.periods |= periods_of(envelope)
 
     async def catch_up(self) -> int:
         """Refresh until a batch comes back short (no backlog left); return the facts folded.
@@ -163,20 +179,39 @@ class ProjectionKeeper:
         today = datetime.now(WIB).date()
         current = f"{today.year:04d}-{today.month:02d}"
         spoken_of = self.periods | ({current} if self.facts.employees else set())
-        periods = sorted(p for p in spoken_of - closed if p <= current)
-        computed = await asyncio.to_thread(self.compute, periods, today)
+        plan = self.plan(sorted(p for p in spoken_of - closed if p <= current), today)
+        computed = await asyncio.to_thread(self.compute, plan, today)
         for period, results in computed.items():
-            await self.write(conn, period, results)
+            await self.write(conn, period, results, plan[period])
+            if plan[period] is None:
+                self.fresh[period] = today
+        for period in plan.keys() - computed.keys():
+            self.fresh.pop(period, None)  # incomplete: computed whole once it can be
+        self.dirty = set()
 
-    def compute(self, periods: list[str], today: date) -> dict[str, list]:
-        """Each period's results; a period whose facts cannot be computed yet (a position not
-        defined) is left out and logged (`kinerja payroll check` names what blocks it)."""
-        index = index_facts(self.facts)
-        computed = {}
+    def plan(self, periods: list[str], today: date) -> dict[str, set[str] | None]:
+        """Whom to recompute in each period: everyone (None) in a period not computed whole
+        today, or after a fact that may change everyone's result; else the employees named by
+        the facts folded since, and a period nobody's result changed in is left as it is."""
+        plan: dict[str, set[str] | None] = {}
         for period in periods:
+            if self.dirty is None or self.fresh.get(period) != today:
+                plan[period] = None
+            elif self.dirty:
+                plan[period] = self.dirty
+        return plan
+
+    def compute(self, plan: dict[str, set[str] | None], today: date) -> dict[str, list]:
+        """Each planned period's results, of everyone or of the employees planned; a period
+        whose facts cannot be computed yet (a position not defined) is left out and logged
+        (`kinerja payroll check` names what blocks it)."""
+        whole = any(nips is None for nips in plan.values())
+        index = index_facts(self.facts, None if whole else self.dirty)
+        computed = {}
+        for period, nips in plan.items():
             try:
                 computed[period] = compute_period(self.facts, period, self.rules, index,
-                                                  as_of=today)
+                                                  as_of=today, nips=nips)
             except IncompleteFacts as exc:
                 log.warning("projection_incomplete", period=period, error=str(exc))
         return computed
@@ -186,6 +221,9 @@ class ProjectionKeeper:
         closed = set((await conn.scalars(select(closes.c.period))).all())
         if closed:
             await conn.execute(delete(projection).where(projection.c.period.in_(closed)))
+        for period in closed:
+            self.fresh.pop(period, None)
+            self.totals.pop(period, None)
         for period in closed & self.shown:
             self.month_total.remove(period)
             self.employees.remove(period)
@@ -197,18 +235,30 @@ class ProjectionKeeper:
         async with self.engine.begin() as conn:
             await self.drop_closed(conn)
 
-    async def write(self, conn: Any, period: str, results: list) -> None:
-        """Replace `period`'s projection rows."""
+    async def write(self, conn: Any, period: str, results: list, nips: set[str] | None
+                    ) -> None:
+        """Replace `period`'s projection rows: all of them, or those of `nips`."""
         now = datetime.now(WIB)
-        await conn.execute(delete(projection).where(projection.c.period == period))
+        rows = delete(projection).where(projection.c.period == period)
+        if nips is not None:
+            rows = rows.where(projection.c.nip == any_(bindparam("nips", sorted(nips),
+                                                                type_=ARRAY(Text))))
+        await conn.execute(rows)
         if results:
             await conn.execute(insert(projection), [
                 {"period": period, "nip": r.nip, "computed_at": now,
                  "data": {**r.tpp, "mkd_days_per_week": r.mkd_days_per_week,
                           "minute_value_rupiah": r.minute_value}}
                 for r in results])
-        self.month_total.labels(period).set(sum(r.tpp["total_rupiah"] for r in results))
-        self.employees.labels(period).set(len(results))
+        totals = self.totals.setdefault(period, {})
+        if nips is None:
+            totals.clear()
+        else:
+            for nip in nips:
+                totals.pop(nip, None)
+        totals.update((r.nip, r.tpp["total_rupiah"]) for r in results)
+        self.month_total.labels(period).set(sum(totals.values()))
+        self.employees.labels(period).set(len(totals))
         self.shown.add(period)
 
     async def run_forever(self, interval: float = 1.0) -> None:
