@@ -9,7 +9,10 @@ serves the run. Measured, in this order, on one fresh payroll database:
     and validated (`inbox.receive`), then claimed in the inbox and kept (`intake.keep_facts`),
     5,000 a transaction — as an operator rebuilding payroll's store from an audit export would;
 (c) projection: the projection keeper catching up with that backlog as the running service
-    does (`refresh_once` while batches come full), until no fact is pending;
+    does (`refresh_once` while batches come full), until no fact is pending; then kept current
+    while facts arrive at ingest rate: `--live` seconds (default 10) of 3,000 check-ins a
+    second (the attendance pipeline's rate; copies of the month's own check-ins under new event
+    ids), each second's stored and refreshed in turn, beside one whole recompute of the month;
 (d) close: `close_period` of the month, from every stored fact, as `kinerja payroll close` runs
     it (results, MKD eligibility, the close's events in payroll's store).
 Each stage prints its seconds and events/s, beside the baselines measured in the same run.
@@ -35,6 +38,8 @@ sys.path.insert(0, str(BENCH_DIR))
 
 PERIOD = "2026-10"
 BATCH = 5_000  # the fact consumer's poll, at most (`inbox.DEFAULT_BATCH` × partitions)
+LIVE_RATE = 3_000  # facts a second while the projection is kept current
+LIVE_SECONDS = 10
 
 
 def generate(path: Path, employees: int, seed: int) -> int:
@@ -96,16 +101,64 @@ async def replay(engine: Any, path: Path, progress: Progress) -> int:
     return applied
 
 
-async def project(engine: Any, rules: Any) -> int:
-    """Catch the projection up with every stored fact, as the running keeper does."""
+async def project(engine: Any, rules: Any) -> tuple[Any, int]:
+    """Catch the projection up with every stored fact, as the running keeper does; the keeper
+    and the facts it folded."""
     from prometheus_client import CollectorRegistry
 
     from kinerja_payroll.projection import ProjectionKeeper, pending_facts
 
-    folded = await ProjectionKeeper(engine, rules, CollectorRegistry()).catch_up()
+    keeper = ProjectionKeeper(engine, rules, CollectorRegistry())
+    folded = await keeper.catch_up()
     async with engine.connect() as conn:
         assert await pending_facts(conn) == 0, "the projection left facts pending"
-    return folded
+    return keeper, folded
+
+
+async def time_whole_recompute(keeper: Any) -> float:
+    """Seconds for the keeper to recompute every open month whole (as on a new day)."""
+    keeper.fresh.clear()
+    started = time.perf_counter()
+    await keeper.recompute_all()
+    return time.perf_counter() - started
+
+
+def check_ins(path: Path, wanted: int) -> list[str]:
+    """Up to `wanted` of the history's `CheckedIn` lines."""
+    found: list[str] = []
+    for chunk in chunks(path, BATCH):
+        found += [line for line in chunk if '"type":"CheckedIn"' in line.replace(" ", "")]
+        if len(found) >= wanted:
+            break
+    return found[:wanted]
+
+
+async def keep_current(engine: Any, keeper: Any, path: Path, seconds: int
+                       ) -> tuple[list[float], list[int]]:
+    """Each simulated second: `LIVE_RATE` new check-ins stored as the fact consumer stores
+    them, then one refresh of the keeper; the refreshes' seconds, and how many employees each
+    second's check-ins named."""
+    import uuid
+
+    from kinerja_events.codec import make_codec
+    from kinerja_events.inbox import apply_batch, receive
+    from kinerja_payroll.intake import keep_facts
+
+    codec, originals = make_codec(), check_ins(path, LIVE_RATE * seconds)
+    refreshes, named = [], []
+    for second in range(seconds):
+        deliveries, nips = [], set()
+        for line in originals[second * LIVE_RATE:(second + 1) * LIVE_RATE]:
+            envelope = json.loads(line)
+            envelope["event_id"] = str(uuid.uuid4())
+            nips.add(envelope["data"]["nip"])
+            deliveries.append(receive(codec, json.dumps(envelope).encode()))
+        named.append(len(nips))
+        await apply_batch(engine, "payroll-live", deliveries, keep_facts)
+        started = time.perf_counter()
+        await keeper.refresh_once()
+        refreshes.append(time.perf_counter() - started)
+    return refreshes, named
 
 
 async def close(engine: Any) -> Any:
@@ -142,13 +195,15 @@ def figure(name: str, count: int, seconds: float, baseline: float | None = None)
     return f"{name:<36}{count / seconds:>12,.0f} events/s  ({seconds:7.2f} s){ratio}"
 
 
-async def measure(employees: int, seed: int) -> int:
+async def measure(employees: int, seed: int, live: int = LIVE_SECONDS) -> int:
     from kinerja_events.embedded import EmbeddedInfra
     from kinerja_payroll.bootstrap import open_database
     from kinerja_payroll.rules import load_default_rules
 
+    from kinerja_events.runtime import tune_garbage_collector
     from machine import describe
 
+    tune_garbage_collector()  # as `kinerja payroll serve` does
     print(describe(employees=employees, seed=str(seed)), flush=True)
     data_dir = Path(tempfile.mkdtemp(prefix="kinerja-close-bench-"))
     async with contextlib.AsyncExitStack() as stack:
@@ -180,9 +235,16 @@ async def measure(employees: int, seed: int) -> int:
 
         print("  projection catching up ...", file=sys.stderr, flush=True)
         started = time.perf_counter()
-        folded = await project(engine, load_default_rules())
+        keeper, folded = await project(engine, load_default_rules())
         projected = time.perf_counter() - started
         print(figure("(c) projection catching up", folded, projected, loads), flush=True)
+        whole = await time_whole_recompute(keeper)
+        refreshes, named = await keep_current(engine, keeper, history, live)
+        refreshes.sort()
+        print(f"(c) projection kept current: {len(refreshes)} s of {LIVE_RATE:,} facts/s "
+              f"(naming {min(named):,}–{max(named):,} employees a second), a refresh median "
+              f"{refreshes[len(refreshes) // 2]:.2f} s, max {refreshes[-1]:.2f} s   beside a "
+              f"whole recompute of the month: {whole:.2f} s", flush=True)
 
         started = time.perf_counter()
         done = await close(engine)
@@ -208,8 +270,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--employees", type=int, default=default,
                         help=f"province size (default {default:,}; BENCH_SCALE=jabar: 50,000)")
     parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--live", type=int, default=LIVE_SECONDS,
+                        help=f"seconds of {LIVE_RATE:,} facts/s the projection is kept current "
+                             f"through (default {LIVE_SECONDS})")
     args = parser.parse_args(argv)
-    return asyncio.run(measure(args.employees, args.seed))
+    return asyncio.run(measure(args.employees, args.seed, max(1, args.live)))
 
 
 if __name__ == "__main__":
