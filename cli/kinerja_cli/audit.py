@@ -54,7 +54,10 @@ READ = {EVENT_STORE: "events in its event store", PAYROLL_FACTS: "facts kept for
         REFERENCE_FACTS: "reference facts"}
 QUERIES = {
     EVENT_STORE: "SELECT event_id, envelope::text, NULL::int FROM events",
-    PAYROLL_FACTS: "SELECT event_id, envelope::text, close_seq FROM facts",
+    # The ordinal of the first close that took the fact in: its stamp (closes before cut-offs
+    # were numbers), else the first close whose cut-off reaches its number.
+    PAYROLL_FACTS: "SELECT event_id, envelope::text, COALESCE(close_seq, (SELECT min(seq) "
+                   "FROM closes WHERE cutoff >= facts.stored_seq)) FROM facts",
     REFERENCE_FACTS: "SELECT event_id, envelope::text, NULL::int FROM reference_facts",
 }
 

@@ -258,12 +258,13 @@ END_OF = {"2026-11": datetime(2026, 12, 1, 8, 0, tzinfo=WIB),
 
 
 async def close_state(service) -> tuple:
-    """What a close writes: the closes, and the facts stamped into a cut-off."""
+    """What a close writes: the closes with their cut-offs, and the facts stamped into one."""
     async with service.engine.connect() as conn:
-        closed = (await conn.execute(select(closes.c.period).order_by(closes.c.period))).all()
+        closed = (await conn.execute(select(closes.c.period, closes.c.cutoff)
+                                     .order_by(closes.c.period))).all()
         stamped = await conn.scalar(select(func.count()).select_from(facts).where(
             facts.c.close_seq.is_not(None)))
-    return [row.period for row in closed], stamped
+    return [tuple(row) for row in closed], stamped
 
 
 async def closed_results(service, period: str) -> dict[str, dict]:

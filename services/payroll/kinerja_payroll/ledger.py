@@ -13,7 +13,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 
-from sqlalchemy import Text, cast, func, select, text, update
+from sqlalchemy import Text, and_, cast, func, or_, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -65,23 +65,55 @@ async def close_once(engine: AsyncEngine, store: PostgresEventStore, period: str
                      rule_file: RuleFile, closed_at: datetime) -> Close:
     """Close `period` from every fact recorded so far, in one transaction.
 
-    Closes are serialised by a table lock. The cut-off is fixed by stamping every fact not yet
-    in a cut-off with this close's ordinal; a fact committed later has no stamp and waits for
-    the next close. Raises `AlreadyClosed` for a closed period, and `CloseRefused` (writing
-    nothing) for a month not ended, out of order, or with facts that cannot be computed.
+    Closes are serialised by a table lock. The cut-off is every fact stored up to the moment
+    `fix_cutoff` fixes; a fact committed later waits for the next close. Raises `AlreadyClosed`
+    for a closed period, and `CloseRefused` (writing nothing) for a month not ended, out of
+    order, or with facts that cannot be computed.
     """
     async with engine.begin() as conn:
         await conn.execute(text("LOCK TABLE closes IN EXCLUSIVE MODE"))
         await refuse_unless_closable(conn, period, closed_at)
         seq = (await conn.scalar(select(func.max(closes.c.seq))) or 0) + 1
-        await conn.execute(update(facts).where(facts.c.close_seq.is_(None)).values(close_seq=seq))
-        known = await load_facts(conn, up_to_seq=seq)
+        cut = CutOff(seq, await fix_cutoff(engine))
+        known = await load_facts(conn, cut)
         own, owed = await compute_close(conn, known, period, rule_file)
         close = make_close(period, own, owed, closed_at)
-        await record_close(conn, close, seq, rule_file)
+        await record_close(conn, close, cut, rule_file)
         await store.append_on(conn, stream_of(period), 0, close.events(), source="payroll",
                               recorded_at=closed_at)
     return close
+
+
+@dataclass(frozen=True)
+class CutOff:
+    """The facts close `seq` took in: those stamped with an ordinal up to `seq` (closes made
+    before cut-offs were numbers), and the unstamped ones stored up to `cutoff`."""
+
+    seq: int
+    cutoff: int | None
+
+    def holds(self) -> Any:
+        """The condition on `facts` of being in this cut-off."""
+        stamped = facts.c.close_seq <= self.seq
+        if self.cutoff is None:
+            return stamped
+        return or_(stamped, and_(facts.c.close_seq.is_(None), facts.c.stored_seq <= self.cutoff))
+
+
+async def fix_cutoff(engine: AsyncEngine) -> int:
+    """The greatest `stored_seq` of the facts stored so far, read while no fact is being
+    stored: the share lock waits for every transaction storing facts to end and holds new ones
+    back for this one statement, so every fact numbered up to it is committed, and every fact
+    stored later is numbered above it."""
+    async with engine.begin() as conn:
+        await conn.execute(text("LOCK TABLE facts IN SHARE MODE"))
+        return int(await conn.scalar(select(func.coalesce(func.max(facts.c.stored_seq), 0))))
+
+
+async def cut_off_of(conn: AsyncConnection, seq: int) -> CutOff:
+    """The cut-off of the close with ordinal `seq`."""
+    cutoff = await conn.scalar(select(closes.c.cutoff).where(closes.c.seq == seq))
+    return CutOff(seq, cutoff)
 
 
 async def refuse_unless_closable(conn: AsyncConnection, period: str, now: datetime) -> None:
@@ -126,8 +158,8 @@ async def check_close(engine: AsyncEngine, period: str, rule_file: RuleFile, now
 LOAD_SLICE = 10_000  # rows fetched at a time: a province's month never sits in memory as rows
 
 
-async def load_facts(conn: AsyncConnection, up_to_seq: int | None = None) -> Facts:
-    """Stored facts folded into `Facts`: all, or those in the cut-off of close `up_to_seq`.
+async def load_facts(conn: AsyncConnection, cut: CutOff | None = None) -> Facts:
+    """Stored facts folded into `Facts`: all, or those in the cut-off `cut`.
 
     Read as JSON text a slice at a time and recorded straight from it (`Facts.add_stored`),
     as the projection folds them. The collector is paused meanwhile (see `offline.gc_paused`)."""
@@ -135,8 +167,8 @@ async def load_facts(conn: AsyncConnection, up_to_seq: int | None = None) -> Fac
 
     known = Facts()
     query = select(facts.c.type, cast(facts.c.envelope, Text))
-    if up_to_seq is not None:
-        query = query.where(facts.c.close_seq <= up_to_seq)
+    if cut is not None:
+        query = query.where(cut.holds())
     rows = await conn.stream(query.execution_options(yield_per=LOAD_SLICE))
     with gc_paused():
         async for slice_ in rows.partitions():
@@ -150,7 +182,7 @@ async def load_envelopes(conn: AsyncConnection, up_to_seq: int | None = None
     """Stored facts as envelope dicts: all, or those in the cut-off of close `up_to_seq`."""
     query = select(facts.c.envelope)
     if up_to_seq is not None:
-        query = query.where(facts.c.close_seq <= up_to_seq)
+        query = query.where((await cut_off_of(conn, up_to_seq)).holds())
     return [row.envelope for row in await conn.execute(query)]
 
 
@@ -183,11 +215,11 @@ async def paid_for(conn: AsyncConnection, period: str) -> dict[str, int]:
     return dict(paid)
 
 
-async def record_close(conn: AsyncConnection, close: Close, seq: int, rule_file: RuleFile
+async def record_close(conn: AsyncConnection, close: Close, cut: CutOff, rule_file: RuleFile
                        ) -> None:
-    """Keep the close, its frozen results and the adjustments it pays."""
+    """Keep the close with its cut-off, its frozen results and the adjustments it pays."""
     await conn.execute(insert(closes).values(
-        period=close.period, seq=seq, closed_at=close.closed.closed_at,
+        period=close.period, seq=cut.seq, cutoff=cut.cutoff, closed_at=close.closed.closed_at,
         rule_set=rule_file.rules.id, rule_set_hash=rule_file.rules.hash,
         rules_file=rule_file.raw, employees=close.closed.employees,
         total_rupiah=close.closed.total_rupiah, adjustments_rupiah=close.adjustments_rupiah,
