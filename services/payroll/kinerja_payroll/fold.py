@@ -58,11 +58,11 @@ from __future__ import annotations
 
 import calendar as _calendar
 from collections import defaultdict
-from collections.abc import Iterable, Set as AbstractSet
+from collections.abc import Callable, Iterable, Set as AbstractSet
 from dataclasses import dataclass, field
-from functools import cached_property
 from datetime import date, datetime, time, timedelta
 from fractions import Fraction
+from math import lcm
 from typing import Any
 
 from kinerja_events.exact import format_ratio, round_half_away
@@ -99,6 +99,34 @@ def _exact_sum(values: Iterable[Fraction]) -> Fraction:
         else:
             seen[1] += 1
     return sum((value * n for value, n in counts.values()), ZERO)
+
+
+class computed_once:  # noqa: N801 - used as a decorator, like the property it stands for
+    """A property computed on first use and then kept in the instance's `__dict__`, which
+    shadows it from then on: `functools.cached_property` without the lock Python 3.11 takes on
+    every first use (about a tenth of a fold's time, with a dozen figures per employee)."""
+
+    def __init__(self, compute: Callable[[Any], Any]):
+        self.compute = compute
+        self.name = compute.__name__
+        self.__doc__ = compute.__doc__
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, instance: Any, owner: type | None = None) -> Any:
+        if instance is None:
+            return self
+        value = instance.__dict__[self.name] = self.compute(instance)
+        return value
+
+
+def _mean(values: list[Fraction]) -> Fraction:
+    """The exact mean of `values`, over their common denominator: one reduction, rather than
+    one per addition (ratings are sevenths, a handful per group)."""
+    common = lcm(*(v.denominator for v in values))
+    return Fraction(sum(v.numerator * (common // v.denominator) for v in values),
+                    common * len(values))
 
 
 # --- periods and calendar ------------------------------------------------------------------
@@ -226,52 +254,52 @@ class Assessment:
     flags: list[str] = field(default_factory=list)
 
     # derived figures ----------------------------------------------------------------------
-    @cached_property
+    @computed_once
     def tk(self) -> int:
         return sum(1 for d in self.days if d.status == "absent")
 
-    @cached_property
+    @computed_once
     def leave_days(self) -> int:
         return sum(1 for d in self.days if d.status == "leave")
 
-    @cached_property
+    @computed_once
     def C(self) -> Fraction:
         cuts = (cut for d in self.days if d.status != "leave"
                 for cut in (d.tl_cut, d.psw_cut, d.tk_cut) if cut)
         return min(self.rules.cut_cap, _exact_sum(cuts))
 
-    @cached_property
+    @computed_once
     def B_e(self) -> Fraction:
         return Fraction(self.B * self.W_e, self.W)
 
-    @cached_property
+    @computed_once
     def capped_minutes(self) -> int:
         return sum(counted for _, _, counted in self.minutes_by_day)
 
-    @cached_property
+    @computed_once
     def A(self) -> int:
         return max(0, self.capped_minutes - self.rules.absence_deduction_minutes * self.tk)
 
-    @cached_property
+    @computed_once
     def pending_days(self) -> int:
         return sum(1 for d in self.days if d.status == PENDING)
 
-    @cached_property
+    @computed_once
     def T(self) -> int:
         return self.rules.target_minutes_per_day * (self.W_e - self.leave_days - self.pending_days)
 
-    @cached_property
+    @computed_once
     def R_p(self) -> Fraction:
         return Fraction(0) if self.T <= 0 else min(Fraction(1), Fraction(self.A, self.T))
 
-    @cached_property
+    @computed_once
     def group_scores(self) -> dict[str, Fraction]:
         groups: dict[str, list[Fraction]] = defaultdict(list)
         for _, relation, score in self.ratings:
             groups[relation].append(score)
-        return {g: sum(v, Fraction(0)) / len(v) for g, v in groups.items() if v}
+        return {g: _mean(v) for g, v in groups.items() if v}
 
-    @cached_property
+    @computed_once
     def S(self) -> Fraction | None:
         scores = self.group_scores
         if not scores:
@@ -280,40 +308,40 @@ class Assessment:
         total_weight = sum(weights[g] for g in scores)
         return sum(weights[g] * s for g, s in scores.items()) / total_weight
 
-    @cached_property
+    @computed_once
     def R_b(self) -> Fraction:
         s = self.S
         return Fraction(1) if s is None else min(Fraction(1), s / self.rules.behaviour_divisor)
 
-    @cached_property
+    @computed_once
     def k(self) -> Fraction:
         r = self.rules
         raw = sum((r.ikp_on_time if on_time else r.ikp_missed for *_, on_time in self.ikps),
                   Fraction(0))
         return max(-r.ikp_clamp, min(r.ikp_clamp, raw))
 
-    @cached_property
+    @computed_once
     def productivity(self) -> Fraction:
         r = self.rules
         return self.B_e * r.productivity_share * (r.work_weight * self.R_p
                                                   + r.behaviour_weight * self.R_b)
 
-    @cached_property
+    @computed_once
     def discipline(self) -> Fraction:
         return self.B_e * self.rules.discipline_share * (1 - self.C)
 
-    @cached_property
+    @computed_once
     def ikp(self) -> Fraction:
         return self.B_e * self.k
 
-    @cached_property
+    @computed_once
     def minute_value(self) -> Fraction | None:
         """Rupiah value of one approved minute: B_e × 0.60 × 0.7 / T (None when T = 0)."""
         if self.T <= 0:
             return None
         return self.B_e * self.rules.productivity_share * self.rules.work_weight / self.T
 
-    @cached_property
+    @computed_once
     def total(self) -> int:
         return max(0, round_half_away(self.productivity) + round_half_away(self.discipline)
                    + round_half_away(self.ikp))
