@@ -146,3 +146,18 @@ async def test_a_batch_naming_one_employee_recomputes_only_them(engine):
     assert after == expected_projection([*events, late], before)
     assert {k: v for k, v in after.items() if k[1] != nip} == \
         {k: v for k, v in before.items() if k[1] != nip}
+
+
+@pytest.mark.parametrize("backlog", [40, 1000])
+async def test_a_backlog_taken_in_is_recomputed_at_its_end(engine, backlog):
+    """While a backlog is taken in, full batches put the recompute off; the projection after
+    `catch_up` is still the whole recompute — also when the backlog ends on a full batch."""
+    await create_tables(engine)
+    keeper = ProjectionKeeper(engine, load_default_rules(), make_registry(), batch_size=40)
+    events, _ = history_with_takeovers(11)
+    events = events[:backlog]  # shuffled: both months are spoken of
+    await store(engine, events)
+    plans = record_plans(keeper)
+    assert await keeper.catch_up() == len(events)
+    assert await projected(engine) == expected_projection(events, {})
+    assert len(plans) == 1  # one recompute for the whole backlog (well under 30 s here)

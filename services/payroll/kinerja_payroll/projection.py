@@ -14,6 +14,7 @@ target, and its results are flagged `month_in_progress`.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
@@ -37,6 +38,7 @@ log = structlog.get_logger("kinerja.payroll")
 DATED_FIELDS = ("at", "work_date", "start_date", "end_date", "date", "due_date")
 WRITER_LOCK = 0x4B4A5052  # advisory lock key of the projection's one writer ("KJPR")
 CATCH_UP_MOST = 200_000  # facts claimed at once while catching up with a backlog
+CATCH_UP_RECOMPUTE_EVERY = 30.0  # seconds between recomputes while catching up
 FOLD_SLICE = 500  # facts folded between two turns of the event loop
 
 
@@ -90,6 +92,7 @@ class ProjectionKeeper:
         self.dirty: set[str] | None = None  # whose results changed since; None: anyone's
         self.fresh: dict[str, date] = {}  # period -> the day it was last computed whole
         self.totals: dict[str, dict[str, int]] = {}  # period -> nip -> projected total
+        self.deferred = False  # facts folded whose recompute was put off (`catch_up`)
         self.writing = False  # this instance holds the writer's lock
         self.folded = Counter("kinerja_payroll_facts_folded", "Facts folded into the projection",
                               ["type"], registry=registry)
@@ -137,23 +140,33 @@ class ProjectionKeeper:
     async def catch_up(self) -> int:
         """Refresh until a batch comes back short (no backlog left); return the facts folded.
 
-        Every refresh recomputes the open months, so a backlog is claimed in batches that grow
-        with what is held (a quarter of it, up to `CATCH_UP_MOST`): a province's month is then
-        recomputed some tens of times while it is taken in, not once per `batch_size` facts."""
-        limit, folded = self.batch_size, 0
+        A backlog is claimed in batches that grow with what is held (a quarter of it, up to
+        `CATCH_UP_MOST`), and the open months are recomputed with a batch only every
+        `CATCH_UP_RECOMPUTE_EVERY` seconds and with the last one: a province's month is then
+        recomputed a few times while it is taken in, not once per batch. Meanwhile the facts
+        folded are marked projected before the projection shows them (a restart folds and
+        recomputes every projected fact, so nothing is lost)."""
+        limit, folded, since = self.batch_size, 0, time.monotonic()
         while True:
-            count = await self.refresh_once(limit)
+            due = time.monotonic() - since >= CATCH_UP_RECOMPUTE_EVERY
+            count = await self.refresh_once(limit, defer=not due)
+            if due:
+                since = time.monotonic()
             folded += count
             if count < limit:
-                return folded
+                break
             limit = min(CATCH_UP_MOST, max(self.batch_size, len(self.facts.seen) // 4))
+        if self.deferred:  # the last full batch was deferred, and no short one followed
+            await self.recompute_all()
+        return folded
 
-    async def refresh_once(self, limit: int | None = None) -> int:
-        """Fold a batch of new facts (`batch_size`, or `limit`) and recompute the open periods;
-        return how many."""
+    async def refresh_once(self, limit: int | None = None, defer: bool = False) -> int:
+        """Fold a batch of new facts (`batch_size`, or `limit`) and recompute the open periods
+        — unless `defer` and the batch came back full; return how many."""
+        limit = limit or self.batch_size
         async with self.engine.begin() as conn:
             claimed = (select(facts.c.event_id).where(facts.c.projected.is_(False))
-                       .limit(limit or self.batch_size).with_for_update(skip_locked=True))
+                       .limit(limit).with_for_update(skip_locked=True))
             rows = (await conn.execute(
                 update(facts).where(facts.c.event_id.in_(claimed.scalar_subquery()))
                 .values(projected=True)
@@ -161,7 +174,9 @@ class ProjectionKeeper:
             if not rows:
                 return 0
             await self.fold(rows)
-            await self.recompute_open_periods(conn)
+            self.deferred = defer and len(rows) == limit
+            if not self.deferred:
+                await self.recompute_open_periods(conn)
         return len(rows)
 
     async def recompute_all(self) -> None:
@@ -188,6 +203,7 @@ class ProjectionKeeper:
         for period in plan.keys() - computed.keys():
             self.fresh.pop(period, None)  # incomplete: computed whole once it can be
         self.dirty = set()
+        self.deferred = False
 
     def plan(self, periods: list[str], today: date) -> dict[str, set[str] | None]:
         """Whom to recompute in each period: everyone (None) in a period not computed whole
