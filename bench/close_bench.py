@@ -135,8 +135,8 @@ def check_ins(path: Path, wanted: int) -> list[str]:
 
 async def keep_current(engine: Any, keeper: Any, path: Path, seconds: int
                        ) -> tuple[list[float], list[int]]:
-    """Each simulated second: `LIVE_RATE` new check-ins stored as the fact consumer stores
-    them, then one refresh of the keeper; the refreshes' seconds, and how many employees each
+    """Each simulated second: `LIVE_RATE` new check-ins (copies of the month's, under new event
+    ids) stored as the fact consumer stores them, then one refresh of the keeper; the refreshes' seconds, and how many employees each
     second's check-ins named."""
     import uuid
 
@@ -148,7 +148,8 @@ async def keep_current(engine: Any, keeper: Any, path: Path, seconds: int
     refreshes, named = [], []
     for second in range(seconds):
         deliveries, nips = [], set()
-        for line in originals[second * LIVE_RATE:(second + 1) * LIVE_RATE]:
+        for n in range(second * LIVE_RATE, (second + 1) * LIVE_RATE):
+            line = originals[n % len(originals)]  # a small province has fewer: copied again
             envelope = json.loads(line)
             envelope["event_id"] = str(uuid.uuid4())
             nips.add(envelope["data"]["nip"])
