@@ -1,5 +1,5 @@
-"""The outbox relay: publishes unsent outbox rows to Kafka, in stream-version order, marking
-them sent in a transaction it commits once the broker has acknowledged them. Delivery is at-least-once: a crash between publish and commit republishes the batch.
+"""The outbox relay: publishes unsent outbox rows to Kafka, in stream-version order, then marks
+them sent. Delivery is at-least-once: a crash between publish and commit republishes the batch.
 
 It wakes as soon as its service commits rows (`wake()`), and otherwise polls (rows written by
 another process, such as a payroll close). Under sustained load it serves the streams whose
