@@ -46,7 +46,9 @@ recent_instant = st.datetimes(
 nips = st.sampled_from(KNOWN_NIPS) | st.from_regex(r"[0-9]{18}", fullmatch=True)
 days = (st.dates(min_value=date(2026, 8, 1), max_value=date(2026, 12, 31))
         | st.dates(min_value=date(2000, 1, 1), max_value=date(2099, 12, 31)))
-ids = st.text(st.characters(blacklist_characters="\x00"), min_size=1, max_size=100)
+# Any text the contract takes: no U+0000 (its bounds), no lone surrogate (not UTF-8, so no
+# producer can send one).
+ids = st.text(st.characters(codec="utf-8", exclude_characters="\x00"), min_size=1, max_size=100)
 lats = st.floats(min_value=-90, max_value=90)
 lons = st.floats(min_value=-180, max_value=180)
 accuracies = st.floats(min_value=0, allow_infinity=False) | st.floats(min_value=0, max_value=150)
