@@ -136,8 +136,8 @@ def check_ins(path: Path, wanted: int) -> list[str]:
 async def keep_current(engine: Any, keeper: Any, path: Path, seconds: int
                        ) -> tuple[list[float], list[int]]:
     """Each simulated second: `LIVE_RATE` new check-ins (copies of the month's, under new event
-    ids) stored as the fact consumer stores them, then one refresh of the keeper; the refreshes' seconds, and how many employees each
-    second's check-ins named."""
+    ids) stored as the fact consumer stores them, then one refresh of the keeper; the
+    refreshes' seconds, and how many employees each second's check-ins named."""
     import uuid
 
     from kinerja_events.codec import make_codec

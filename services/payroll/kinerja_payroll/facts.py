@@ -134,11 +134,7 @@ class Facts:
     def decode_stored(self, text: str, event_type: str) -> Any:
         """The envelope of a fact stored as JSON text, validated straight from the text
         (`Codec.decode_held`); not recorded."""
-        if self._codec is None:
-            from kinerja_events.codec import make_codec
-
-            self._codec = make_codec()
-        return self._codec.decode_held(text, event_type)
+        return self.codec().decode_held(text, event_type)
 
     def employee(self, nip: str) -> EmployeeFacts:
         """The facts of `nip` (created empty on first use)."""
@@ -148,11 +144,15 @@ class Facts:
         return emp
 
     def _decode(self, raw: dict[str, Any]) -> Any:
+        return self.codec().decode(raw)
+
+    def codec(self) -> Any:
+        """The contract codec facts are validated with (made on first use)."""
         if self._codec is None:
             from kinerja_events.codec import make_codec
 
             self._codec = make_codec()
-        return self._codec.decode(raw)
+        return self._codec
 
 
 def build_facts(envelopes: Iterable[Any]) -> Facts:
@@ -178,8 +178,9 @@ def subjects(facts: Facts, envelope: Any) -> set[str] | None:
     return {nip for nip in named(facts, envelope.data) if nip is not None}
 
 
-def _holder(row: tuple | None, at: int = 1) -> str | None:
-    return row[at] if row is not None else None
+def _holder(row: tuple | None) -> str | None:
+    """The NIP a resolved leave, travel, activity or IKP row belongs to, if it is known."""
+    return row[1] if row is not None else None
 
 
 def _logged_nip(facts: Facts, activity_id: str) -> str | None:

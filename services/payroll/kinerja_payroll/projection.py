@@ -221,8 +221,8 @@ class ProjectionKeeper:
         """Each planned period's results, of everyone or of the employees planned; a period
         whose facts cannot be computed yet (a position not defined) is left out and logged
         (`kinerja payroll check` names what blocks it)."""
-        whole = any(nips is None for nips in plan.values())
-        index = index_facts(self.facts, None if whole else self.dirty)
+        planned = list(plan.values())
+        index = index_facts(self.facts, None if None in planned else set().union(*planned))
         computed = {}
         for period, nips in plan.items():
             try:
