@@ -39,10 +39,19 @@ class Producer(Protocol):
     async def partitions_for(self, topic: str) -> set[int]: ...
 
 
+RECORD_BATCH_BYTES = 512 * 1024
+"""The producer's record batch: a relay's claim of a few hundred rows goes out in one batch per
+partition. aiokafka keeps one produce request in flight per broker, so with its default of 16 KiB
+such a claim took several acknowledged round trips in turn (49 ms p50, 290 ms p99 at 3,000
+events/s, against 10 ms and 40 ms). Under Kafka's default limit of 1 MiB per batch."""
+
+
 def make_producer(bootstrap: str, **options: Any) -> AIOKafkaProducer:
-    """An (unstarted) aiokafka producer: acks from all replicas, no idempotence (Tansu lacks it)."""
+    """An (unstarted) aiokafka producer: acks from all replicas, no idempotence (Tansu lacks it),
+    record batches of `RECORD_BATCH_BYTES`."""
     options.setdefault("acks", "all")
     options.setdefault("enable_idempotence", False)
+    options.setdefault("max_batch_size", RECORD_BATCH_BYTES)
     return AIOKafkaProducer(bootstrap_servers=bootstrap, **options)
 
 
