@@ -89,6 +89,18 @@ SHARED_KEY_SQL = ("(coalesce(envelope->'data'->>'office_id', "
                   "envelope->'data'->>'position_code'))")
 """The office id or position code of a shared fact (indexed by `create_tables`)."""
 
+READ_REFERENCE = (
+    "WITH own AS (SELECT event_id, envelope FROM reference_facts WHERE nip = ANY($1::text[])) "
+    "SELECT event_id, envelope::text, true FROM own "
+    "UNION ALL "
+    "SELECT event_id, envelope::text, false FROM reference_facts "
+    f"WHERE type = ANY($2::text[]) AND {SHARED_KEY_SQL} = ANY(ARRAY("
+    "  SELECT key FROM own, LATERAL (VALUES (envelope->'data'->>'office_id'),"
+    "                                       (envelope->'data'->>'position_code')) AS k(key)"
+    "  WHERE key IS NOT NULL))")
+"""The reference facts of some employees (flagged true), and the office and position facts those
+name (`named_keys` in SQL), in one round trip."""
+
 
 async def create_tables(engine: AsyncEngine) -> None:
     """Create the reference tables and the shared facts' key index if they do not exist, and
@@ -178,13 +190,9 @@ class AttendanceReference:
     async def read(self, conn: Any, commands: Sequence[Any]) -> BatchReference:
         """The reference facts and claims `commands` need (`conn`: asyncpg)."""
         nips = sorted({nip_of(c) for c in commands})
-        own = self.decode_rows(await conn.fetch(
-            "SELECT event_id, envelope::text FROM reference_facts WHERE nip = ANY($1::text[])",
-            nips))
-        keys = sorted(named_keys(own))
-        shared = self.decode_rows(await conn.fetch(
-            "SELECT event_id, envelope::text FROM reference_facts WHERE type = ANY($1::text[]) "
-            f"AND {SHARED_KEY_SQL} = ANY($2::text[])", list(SHARED_TYPES), keys)) if keys else []
+        rows = await conn.fetch(READ_REFERENCE, nips, list(SHARED_TYPES))
+        own = self.decode_rows([(event_id, body) for event_id, body, mine in rows if mine])
+        shared = self.decode_rows([(event_id, body) for event_id, body, mine in rows if not mine])
         named = sorted({claim for c in commands if (claim := claim_of(c)) is not None})
         known = {(row[0], row[1]): row[2] for row in await conn.fetch(
             "SELECT k.kind, k.id, c.nip FROM unnest($1::text[], $2::text[]) AS k(kind, id) "
