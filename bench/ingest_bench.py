@@ -78,6 +78,7 @@ TICK_SECONDS = 0.005
 LINGER_MS = 10
 # Every consumer's, the services' too: with aiokafka's 500 ms, Tansu answers fetches late.
 FETCH_MAX_WAIT_MS = 20
+WINDOW_SECONDS = 15.0
 EDGE_SECONDS = 5.0
 WARM_UP_COMMANDS = 20
 POLL_SECONDS = 0.1
@@ -154,6 +155,7 @@ class ServiceRun:
     decided_at: list[float]
     counts: dict[str, int]
     commands_table: tuple[int, int]  # its rows recorded since the run began, all rows
+    first_ids: list[str]  # the command of each latency, in the same order
 
 
 class Sample(NamedTuple):
@@ -665,7 +667,8 @@ def match_outcomes(gateway: GatewayReport, read: ReadBack,
     latencies = [o.timestamp_ms - read.sent_ms[o.command_id] for o in first.values()]
     decided_at = [o.timestamp_ms / 1000 for o in first.values()]
     return ServiceRun(gateway, read, latencies, decided_at,
-                      dict(Counter(o.type for o in first.values())), commands_table)
+                      dict(Counter(o.type for o in first.values())), commands_table,
+                      list(first))
 
 
 # --- (3) payroll catching up ----------------------------------------------------------------
@@ -766,6 +769,18 @@ def seconds_after(moment: float | None, origin: float) -> str:
     return "not within the wait" if moment is None else f"{moment - origin:,.1f} s"
 
 
+def windowed_p99(sent_ms: list[float], latencies: list[float]) -> str:
+    """The p99 latency of each `WINDOW_SECONDS` of sending, in order ("a / b / c"): whether
+    latency drifts as the run goes on."""
+    if not sent_ms:
+        return "n/a"
+    start = min(sent_ms)
+    windows: dict[int, list[float]] = {}
+    for sent, latency in zip(sent_ms, latencies):
+        windows.setdefault(int((sent - start) / 1000 // WINDOW_SECONDS), []).append(latency)
+    return " / ".join(f"{percentile(windows[n], 0.99) or 0:.0f}" for n in sorted(windows))
+
+
 def latency_rows(latencies: list[float]) -> list[tuple[str, float | None]]:
     return [("p50", percentile(latencies, 0.50)), ("p95", percentile(latencies, 0.95)),
             ("p99", percentile(latencies, 0.99)), ("max", max(latencies, default=None))]
@@ -817,6 +832,10 @@ def attendance_rows(base: BaselineRun, run: ServiceRun) -> list[tuple[str, str, 
     ]
     rows += [(f"latency {name} (record → event / read)", ms(a), ms(b)) for (name, a), (_, b)
              in zip(latency_rows(run.latencies_ms), latency_rows(read_latencies))]
+    sent_ms = [run.read_back.sent_ms[o] for o in run.first_ids]
+    rows.append((f"p99 per {WINDOW_SECONDS:.0f} s of sending (ms)",
+                 windowed_p99(sent_ms, run.latencies_ms),
+                 windowed_p99([read.timestamp_ms for read in base.reads], read_latencies)))
     rows += [
         ("last outcome / read after the last send",
          seconds_after(last_outcome, run.gateway.finished),

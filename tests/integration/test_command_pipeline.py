@@ -674,3 +674,84 @@ async def test_a_command_the_database_refuses_is_parked_and_replayed_by_kinerja_
             code, listed, err = await kinerja("deadletters", "list", "attendance", env=env)
             assert (code, listed.strip()) == (0, "no dead letters in attendance")
 
+
+
+async def refuse_dead_letters(engine) -> None:
+    """Make the database refuse to park anything (not an outage: a refusal of the row)."""
+    async with engine.begin() as conn:
+        await conn.execute(text(
+            "CREATE FUNCTION refuse_letter() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$ BEGIN RAISE EXCEPTION 'dead letters are refused'; END $$"))
+        await conn.execute(text(
+            "CREATE TRIGGER refuse_letters BEFORE INSERT ON dead_letters FOR EACH ROW "
+            "EXECUTE FUNCTION refuse_letter()"))
+
+
+async def keys_on_two_partitions(producer) -> tuple[bytes, bytes]:
+    """Two message keys of the command topic that land on different partitions."""
+    from aiokafka.partitioner import DefaultPartitioner
+
+    partitions = sorted(await producer.partitions_for(COMMANDS))
+    choose = DefaultPartitioner()
+    keys: dict[int, bytes] = {}
+    while len(keys) < 2:
+        key = f"gateway-{uuid.uuid4().hex}".encode()
+        keys.setdefault(choose(key, partitions, partitions), key)
+    first, second = keys.values()
+    return first, second
+
+
+async def test_a_poll_whose_parking_fails_is_fetched_again_and_nothing_behind_it_is_lost(
+        infra, producer):
+    """Parking fails (the database refuses the dead letter, which is not an outage): the poll is
+    fetched again, again and again, while more commands arrive on another partition; once
+    parking works, every good command is decided and counted exactly once."""
+    async with separate_postgres() as postgres:
+        url = await postgres.create_database(DATABASE)
+        async with attendance(infra.kafka_bootstrap, url) as svc:
+            good_nip, refused_nip = random_nip(), random_nip()
+            await register(producer, svc, [good_nip, refused_nip])
+            await refuse_events_of(svc.engine, refused_nip)
+            await refuse_dead_letters(svc.engine)
+            key, other_key = await keys_on_two_partitions(producer)
+            refused_command = check(nip=refused_nip)
+            first = [check(nip=good_nip) for _ in range(3)]
+            later = [check(nip=good_nip) for _ in range(3)]
+
+            async def send(commands: list[Any], key: bytes) -> None:
+                for command in commands:
+                    body, headers = signed_command(command, GATEWAY_KEY)
+                    await producer.send_and_wait(COMMANDS, value=body, key=key, headers=headers)
+
+            with capture_logs() as logs:
+                await send([refused_command, *first], key)
+
+                async def failed_once() -> bool:
+                    return any(entry["event"] == "poll_failed" for entry in logs)
+
+                await eventually(failed_once)
+                await send(later, other_key)  # arriving while the poll keeps failing
+
+                async def failed_after_later() -> bool:
+                    return sum(entry["event"] == "poll_failed" for entry in logs) >= 3
+
+                await eventually(failed_after_later)
+            async with svc.engine.begin() as conn:
+                await conn.execute(text("DROP TRIGGER refuse_letters ON dead_letters"))
+
+            good = [command.command_id for command in [*first, *later]]
+            rows = await every_command_stored(svc.engine, good)
+            assert all(len(rows[command_id]) == 1 for command_id in good)
+
+            async def parked():
+                async with svc.engine.connect() as conn:
+                    return await conn.scalar(text("SELECT count(*) FROM dead_letters"))
+
+            assert await eventually(parked) == 1
+            async with svc.engine.connect() as conn:
+                events = (await conn.execute(text(
+                    "SELECT envelope->>'causation_id' FROM events WHERE type = 'CheckedIn' "
+                    "AND envelope->'data'->>'nip' = :nip"), {"nip": good_nip})).scalars().all()
+            assert sorted(events) == sorted(str(command_id) for command_id in good)
+            assert decided(svc.registry, "CheckIn", "accepted") == len(good)
+            assert await command_rows(svc.engine, [refused_command.command_id]) == {}
