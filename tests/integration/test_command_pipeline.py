@@ -601,90 +601,99 @@ async def kinerja(*args: str, env: dict[str, str]) -> tuple[int, str, str]:
     return process.returncode or 0, out.decode(), err.decode()
 
 
+async def refuse_inserts(engine, table: str, name: str, when: str = "") -> None:
+    """Make the database refuse the rows of `table` (matching `when`, if given) with a trigger
+    `name` and its function `name`() (COPY fires row triggers): not an outage, a refusal."""
+    async with engine.begin() as conn:
+        await conn.execute(text(
+            f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS "
+            f"$$ BEGIN RAISE EXCEPTION 'rows of {table} are refused'; END $$"))
+        await conn.execute(text(
+            f"CREATE TRIGGER {name} BEFORE INSERT ON {table} FOR EACH ROW "
+            f"{f'WHEN ({when}) ' if when else ''}EXECUTE FUNCTION {name}()"))
+
+
 async def refuse_events_of(engine, nip: str) -> None:
-    """Make the database refuse every event about `nip` (COPY fires row triggers)."""
-    async with engine.begin() as conn:
-        await conn.execute(text(
-            "CREATE FUNCTION refuse_event() RETURNS trigger LANGUAGE plpgsql AS "
-            "$$ BEGIN RAISE EXCEPTION 'events of this employee are refused'; END $$"))
-        await conn.execute(text(
-            "CREATE TRIGGER refuse_events BEFORE INSERT ON events FOR EACH ROW "
-            f"WHEN (NEW.envelope->'data'->>'nip' = '{nip}') EXECUTE FUNCTION refuse_event()"))
+    """Make the database refuse every event about `nip`."""
+    await refuse_inserts(engine, "events", "refuse_events",
+                         when=f"NEW.envelope->'data'->>'nip' = '{nip}'")
 
 
-async def accept_events_again(engine) -> None:
+@contextlib.asynccontextmanager
+async def refusing_one_employee(infra, producer) -> AsyncIterator[tuple[Any, Any, str, str]]:
+    """An attendance service on a PostgreSQL server of its own, caught up with the command
+    topic's history (so its counters move only by what the test sends), two employees
+    registered, and the database refusing every event about the second: (service, server, good
+    NIP, refused NIP)."""
+    async with separate_postgres() as postgres:
+        url = await postgres.create_database(DATABASE)
+        prefix = f"pipe-{uuid.uuid4().hex[:8]}"
+        async with attendance(infra.kafka_bootstrap, url, prefix) as svc:
+            await group_caught_up(infra.kafka_bootstrap, f"{prefix}-commands", COMMANDS)
+            good_nip, refused_nip = random_nip(), random_nip()
+            await register(producer, svc, [good_nip, refused_nip])
+            await refuse_events_of(svc.engine, refused_nip)
+            yield svc, postgres, good_nip, refused_nip
+
+
+async def accept_inserts(engine, table: str, name: str) -> None:
+    """Take back `refuse_inserts(engine, table, name)`."""
     async with engine.begin() as conn:
-        await conn.execute(text("DROP TRIGGER refuse_events ON events"))
-        await conn.execute(text("DROP FUNCTION refuse_event()"))
+        await conn.execute(text(f"DROP TRIGGER {name} ON {table}"))
+        await conn.execute(text(f"DROP FUNCTION {name}()"))
 
 
 async def test_a_command_the_database_refuses_is_parked_and_replayed_by_kinerja_deadletters(
         infra, producer, read_topic):
-    async with separate_postgres() as postgres:
-        url = await postgres.create_database(DATABASE)
-        async with attendance(infra.kafka_bootstrap, url) as svc:
-            good_nip, refused_nip = random_nip(), random_nip()
-            await register(producer, svc, [good_nip, refused_nip])
-            await refuse_events_of(svc.engine, refused_nip)
-            key = f"gateway-{uuid.uuid4().hex}".encode()  # one partition, one batch
-            refused_command = check(nip=refused_nip)
-            good = check(nip=good_nip)
-            sending = []
-            for command in (refused_command, good):
-                body, headers = signed_command(command, GATEWAY_KEY)
-                sending.append(await producer.send(COMMANDS, value=body, key=key,
-                                                   headers=headers))
-            parked_record, _ = await asyncio.gather(*sending)
+    async with refusing_one_employee(infra, producer) as (svc, postgres, good_nip, refused_nip):
+        key = f"gateway-{uuid.uuid4().hex}".encode()  # one partition, one batch
+        refused_command = check(nip=refused_nip)
+        good = check(nip=good_nip)
+        sending = []
+        for command in (refused_command, good):
+            body, headers = signed_command(command, GATEWAY_KEY)
+            sending.append(await producer.send(COMMANDS, value=body, key=key,
+                                               headers=headers))
+        parked_record, _ = await asyncio.gather(*sending)
 
-            checked_in = await only_event(read_topic, good.command_id, types=["CheckedIn"])
-            assert checked_in["data"]["nip"] == good_nip
-            assert (await stored_outcome(svc.engine, good.command_id)).event_ids == [
-                uuid.UUID(checked_in["event_id"])]
+        checked_in = await only_event(read_topic, good.command_id, types=["CheckedIn"])
+        assert checked_in["data"]["nip"] == good_nip
+        assert (await stored_outcome(svc.engine, good.command_id)).event_ids == [
+            uuid.UUID(checked_in["event_id"])]
 
-            async def parked():
-                async with svc.engine.connect() as conn:
-                    return (await conn.execute(text(
-                        "SELECT topic, partition, \"offset\", reason, attempts FROM dead_letters "
-                        "WHERE replayed_at IS NULL"))).all()
+        async def parked():
+            async with svc.engine.connect() as conn:
+                return (await conn.execute(text(
+                    "SELECT topic, partition, \"offset\", reason, attempts FROM dead_letters "
+                    "WHERE replayed_at IS NULL"))).all()
 
-            [letter] = await eventually(parked)
-            assert (letter.topic, letter.partition, letter.offset, letter.reason) == (
-                COMMANDS, parked_record.partition, parked_record.offset, "database_refused")
-            assert sample(svc.registry, "kinerja_dead_letters_total",
-                          consumer="attendance-commands", reason="database_refused") == 1
-            assert await command_rows(svc.engine, [refused_command.command_id]) == {}
+        [letter] = await eventually(parked)
+        assert (letter.topic, letter.partition, letter.offset, letter.reason) == (
+            COMMANDS, parked_record.partition, parked_record.offset, "database_refused")
+        assert sample(svc.registry, "kinerja_dead_letters_total",
+                      consumer="attendance-commands", reason="database_refused") == 1
+        assert await command_rows(svc.engine, [refused_command.command_id]) == {}
 
-            await accept_events_again(svc.engine)
-            env = {"KINERJA_KAFKA": infra.kafka_bootstrap,
-                   "KINERJA_DATABASE_URL": postgres.database_url("postgres")}
-            code, listed, err = await kinerja("deadletters", "list", "attendance", env=env)
-            assert code == 0, err
-            assert "database_refused" in listed and "1 dead letter(s)" in listed
-            assert COMMANDS in listed and f" {parked_record.offset} " in listed
-            code, replayed, err = await kinerja("deadletters", "replay", "attendance", env=env)
-            assert code == 0, err
-            assert "replayed 1 dead letter(s)" in replayed
+        await accept_inserts(svc.engine, "events", "refuse_events")
+        env = {"KINERJA_KAFKA": infra.kafka_bootstrap,
+               "KINERJA_DATABASE_URL": postgres.database_url("postgres")}
+        code, listed, err = await kinerja("deadletters", "list", "attendance", env=env)
+        assert code == 0, err
+        assert "database_refused" in listed and "1 dead letter(s)" in listed
+        assert COMMANDS in listed and f" {parked_record.offset} " in listed
+        code, replayed, err = await kinerja("deadletters", "replay", "attendance", env=env)
+        assert code == 0, err
+        assert "replayed 1 dead letter(s)" in replayed
 
-            event = await only_event(read_topic, refused_command.command_id,
-                                     types=["CheckedIn"])
-            assert event["data"]["nip"] == refused_nip
-            [row] = (await every_command_stored(svc.engine, [refused_command.command_id])
-                     )[refused_command.command_id]
-            assert row.event_ids == [uuid.UUID(event["event_id"])]
-            code, listed, err = await kinerja("deadletters", "list", "attendance", env=env)
-            assert (code, listed.strip()) == (0, "no dead letters in attendance")
+        event = await only_event(read_topic, refused_command.command_id,
+                                 types=["CheckedIn"])
+        assert event["data"]["nip"] == refused_nip
+        [row] = (await every_command_stored(svc.engine, [refused_command.command_id])
+                 )[refused_command.command_id]
+        assert row.event_ids == [uuid.UUID(event["event_id"])]
+        code, listed, err = await kinerja("deadletters", "list", "attendance", env=env)
+        assert (code, listed.strip()) == (0, "no dead letters in attendance")
 
-
-
-async def refuse_dead_letters(engine) -> None:
-    """Make the database refuse to park anything (not an outage: a refusal of the row)."""
-    async with engine.begin() as conn:
-        await conn.execute(text(
-            "CREATE FUNCTION refuse_letter() RETURNS trigger LANGUAGE plpgsql AS "
-            "$$ BEGIN RAISE EXCEPTION 'dead letters are refused'; END $$"))
-        await conn.execute(text(
-            "CREATE TRIGGER refuse_letters BEFORE INSERT ON dead_letters FOR EACH ROW "
-            "EXECUTE FUNCTION refuse_letter()"))
 
 
 async def keys_on_two_partitions(producer) -> tuple[bytes, bytes]:
@@ -706,52 +715,47 @@ async def test_a_poll_whose_parking_fails_is_fetched_again_and_nothing_behind_it
     """Parking fails (the database refuses the dead letter, which is not an outage): the poll is
     fetched again, again and again, while more commands arrive on another partition; once
     parking works, every good command is decided and counted exactly once."""
-    async with separate_postgres() as postgres:
-        url = await postgres.create_database(DATABASE)
-        async with attendance(infra.kafka_bootstrap, url) as svc:
-            good_nip, refused_nip = random_nip(), random_nip()
-            await register(producer, svc, [good_nip, refused_nip])
-            await refuse_events_of(svc.engine, refused_nip)
-            await refuse_dead_letters(svc.engine)
-            key, other_key = await keys_on_two_partitions(producer)
-            refused_command = check(nip=refused_nip)
-            first = [check(nip=good_nip) for _ in range(3)]
-            later = [check(nip=good_nip) for _ in range(3)]
+    async with refusing_one_employee(infra, producer) as (svc, _, good_nip, refused_nip):
+        await refuse_inserts(svc.engine, "dead_letters", "refuse_letters")
+        accepted_before = decided(svc.registry, "CheckIn", "accepted")
+        key, other_key = await keys_on_two_partitions(producer)
+        refused_command = check(nip=refused_nip)
+        first = [check(nip=good_nip) for _ in range(3)]
+        later = [check(nip=good_nip) for _ in range(3)]
 
-            async def send(commands: list[Any], key: bytes) -> None:
-                for command in commands:
-                    body, headers = signed_command(command, GATEWAY_KEY)
-                    await producer.send_and_wait(COMMANDS, value=body, key=key, headers=headers)
+        async def send(commands: list[Any], key: bytes) -> None:
+            for command in commands:
+                body, headers = signed_command(command, GATEWAY_KEY)
+                await producer.send_and_wait(COMMANDS, value=body, key=key, headers=headers)
 
-            with capture_logs() as logs:
-                await send([refused_command, *first], key)
+        with capture_logs() as logs:
+            await send([refused_command, *first], key)
 
-                async def failed_once() -> bool:
-                    return any(entry["event"] == "poll_failed" for entry in logs)
+            async def failed_once() -> bool:
+                return any(entry["event"] == "poll_failed" for entry in logs)
 
-                await eventually(failed_once)
-                await send(later, other_key)  # arriving while the poll keeps failing
+            await eventually(failed_once)
+            await send(later, other_key)  # arriving while the poll keeps failing
 
-                async def failed_after_later() -> bool:
-                    return sum(entry["event"] == "poll_failed" for entry in logs) >= 3
+            async def failed_after_later() -> bool:
+                return sum(entry["event"] == "poll_failed" for entry in logs) >= 3
 
-                await eventually(failed_after_later)
-            async with svc.engine.begin() as conn:
-                await conn.execute(text("DROP TRIGGER refuse_letters ON dead_letters"))
+            await eventually(failed_after_later)
+        await accept_inserts(svc.engine, "dead_letters", "refuse_letters")
 
-            good = [command.command_id for command in [*first, *later]]
-            rows = await every_command_stored(svc.engine, good)
-            assert all(len(rows[command_id]) == 1 for command_id in good)
+        good = [command.command_id for command in [*first, *later]]
+        rows = await every_command_stored(svc.engine, good)
+        assert all(len(rows[command_id]) == 1 for command_id in good)
 
-            async def parked():
-                async with svc.engine.connect() as conn:
-                    return await conn.scalar(text("SELECT count(*) FROM dead_letters"))
-
-            assert await eventually(parked) == 1
+        async def parked():
             async with svc.engine.connect() as conn:
-                events = (await conn.execute(text(
-                    "SELECT envelope->>'causation_id' FROM events WHERE type = 'CheckedIn' "
-                    "AND envelope->'data'->>'nip' = :nip"), {"nip": good_nip})).scalars().all()
-            assert sorted(events) == sorted(str(command_id) for command_id in good)
-            assert decided(svc.registry, "CheckIn", "accepted") == len(good)
-            assert await command_rows(svc.engine, [refused_command.command_id]) == {}
+                return await conn.scalar(text("SELECT count(*) FROM dead_letters"))
+
+        assert await eventually(parked) == 1
+        async with svc.engine.connect() as conn:
+            events = (await conn.execute(text(
+                "SELECT envelope->>'causation_id' FROM events WHERE type = 'CheckedIn' "
+                "AND envelope->'data'->>'nip' = :nip"), {"nip": good_nip})).scalars().all()
+        assert sorted(events) == sorted(str(command_id) for command_id in good)
+        assert decided(svc.registry, "CheckIn", "accepted") - accepted_before == len(good)
+        assert await command_rows(svc.engine, [refused_command.command_id]) == {}
