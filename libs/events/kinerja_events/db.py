@@ -65,7 +65,8 @@ outbox = Table(
     "outbox",
     metadata,
     Column("id", BigInteger, Identity(), primary_key=True),
-    Column("event_id", Uuid, nullable=False, unique=True),
+    # Not unique: a row is written only with its event, whose id `events` keeps unique.
+    Column("event_id", Uuid, nullable=False),
     Column("topic", Text, nullable=False),
     Column("key", LargeBinary, nullable=False),
     Column("payload", LargeBinary, nullable=False),
@@ -125,6 +126,8 @@ dead_letters = Table(
 # an older version (e.g. a `./var` kept from an earlier `make run`).
 _LATER_CHANGES = (
     "DROP INDEX IF EXISTS outbox_unsent_idx",  # the relay claims by id alone since 2026-12
+    # redundant with events' own key, and every outbox row written and marked sent paid for it
+    "ALTER TABLE outbox DROP CONSTRAINT IF EXISTS outbox_event_id_key",
     "ALTER TABLE commands ADD COLUMN IF NOT EXISTS reason text",
     "ALTER TABLE commands ADD COLUMN IF NOT EXISTS detail text",
     "ALTER TABLE commands ADD COLUMN IF NOT EXISTS retryable boolean",

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import weakref
+from collections import Counter as Counter_
 from collections.abc import Sequence
 from typing import Any, Protocol
 
@@ -19,12 +20,11 @@ import structlog
 from aiokafka import AIOKafkaProducer
 from aiokafka.partitioner import DefaultPartitioner
 from prometheus_client import REGISTRY, CollectorRegistry, Counter
-from sqlalchemy import text, update
-from sqlalchemy.engine import Row
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from .db import outbox
-from .resilience import KAFKA, POSTGRESQL, Health, retry_while_unreachable
+from .resilience import KAFKA, POSTGRESQL, Health, is_outage, retry_while_unreachable
 
 log = structlog.get_logger("kinerja.outbox")
 
@@ -74,7 +74,7 @@ def published_counter(registry: CollectorRegistry | None = None) -> Counter:
 
 
 _PARTITIONER = DefaultPartitioner()
-MARK_SENT = text("UPDATE outbox SET sent_at = now() WHERE id = ANY(CAST(:ids AS bigint[]))")
+MARK_SENT = "UPDATE outbox SET sent_at = now() WHERE id = ANY($1::bigint[])"
 
 
 class OutboxRelay:
@@ -106,15 +106,22 @@ class OutboxRelay:
 
     async def run_once(self) -> int:
         """Claim, publish and mark one batch; return how many rows were published."""
-        async with self.engine.begin() as conn:
-            rows = await claim_batch(conn, self.batch_size)
-            if not rows:
-                return 0
-            await retry_while_unreachable(lambda: self._publish(rows), health=self.health,
-                                          service=self.service, dependency=KAFKA)
-            await conn.execute(MARK_SENT, {"ids": [r.id for r in rows]})
-        for row in rows:
-            self.published.labels(topic=row.topic).inc()
+        async with self.engine.connect() as connection:
+            conn = (await connection.get_raw_connection()).driver_connection
+            try:
+                async with conn.transaction():
+                    rows = await claim_batch(conn, self.batch_size)
+                    if not rows:
+                        return 0
+                    await retry_while_unreachable(lambda: self._publish(rows), health=self.health,
+                                                  service=self.service, dependency=KAFKA)
+                    await conn.execute(MARK_SENT, [row["id"] for row in rows])
+            except BaseException as exc:
+                if isinstance(exc, Exception) and is_outage(exc):
+                    await connection.invalidate()
+                raise
+        for topic, sent in Counter_(row["topic"] for row in rows).items():
+            self.published.labels(topic=topic).inc(sent)
         return len(rows)
 
     async def run_forever(self, poll_interval: float = 0.5) -> None:
@@ -136,34 +143,36 @@ class OutboxRelay:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.awake.wait(), poll_interval)
 
-    async def _publish(self, rows: Sequence[Row[Any]]) -> None:
+    async def _publish(self, rows: Sequence[Any]) -> None:
         # Rows go out in record batches per partition (the partition of the key, as the
         # producer's default partitioner chooses it), without waiting for one batch's ack to
         # send the next: the producer keeps one request in flight per partition, so a stream
         # (one key, one partition) stays in version order. The claim is marked sent only once
         # every ack is in.
-        by_partition: dict[tuple[str, int], list[Row[Any]]] = {}
+        by_partition: dict[tuple[str, int], list[Any]] = {}
         partitions_of: dict[str, list[int]] = {}
         for row in rows:
-            if row.topic not in partitions_of:
-                partitions_of[row.topic] = sorted(await self.producer.partitions_for(row.topic))
-            partitions = partitions_of[row.topic]
-            partition = _PARTITIONER(row.key, partitions, partitions)
-            by_partition.setdefault((row.topic, partition), []).append(row)
+            topic = row["topic"]
+            if topic not in partitions_of:
+                partitions_of[topic] = sorted(await self.producer.partitions_for(topic))
+            partitions = partitions_of[topic]
+            partition = _PARTITIONER(row["key"], partitions, partitions)
+            by_partition.setdefault((topic, partition), []).append(row)
         acks = []
         for (topic, partition), partition_rows in by_partition.items():
             for batch in self._batches(partition_rows):
                 acks.append(await self.producer.send_batch(batch, topic, partition=partition))
         await asyncio.gather(*acks)
 
-    def _batches(self, rows: Sequence[Row[Any]]) -> list[Any]:
+    def _batches(self, rows: Sequence[Any]) -> list[Any]:
         """`rows` as record batches of the producer's size."""
         batches = [self.producer.create_batch()]
         for row in rows:
-            if batches[-1].append(key=row.key, value=row.payload, timestamp=None) is None:
+            key, value = row["key"], row["payload"]
+            if batches[-1].append(key=key, value=value, timestamp=None) is None:
                 batches.append(self.producer.create_batch())
-                if batches[-1].append(key=row.key, value=row.payload, timestamp=None) is None:
-                    raise ValueError(f"outbox row {row.id} is larger than a record batch")
+                if batches[-1].append(key=key, value=value, timestamp=None) is None:
+                    raise ValueError(f"outbox row {row['id']} is larger than a record batch")
         return batches
 
 
@@ -177,35 +186,36 @@ async def mark_unsent(engine: AsyncEngine) -> int:
         return int(result.rowcount)
 
 
-async def claim_batch(conn: AsyncConnection, limit: int) -> Sequence[Row[Any]]:
-    """Lock up to `limit` unsent rows for this transaction: the oldest unsent rows (first in,
-    first out, so no stream starves) of the streams this relay may publish, each stream's rows
-    in version order.
+async def claim_batch(conn: Any, limit: int) -> list[Any]:
+    """Claim up to `limit` unsent rows for this transaction (`conn`: asyncpg, in a transaction):
+    the oldest unsent rows (first in, first out, so no stream starves) of the streams this relay
+    may publish, each stream's rows in version order.
 
     Row locks alone (`FOR UPDATE SKIP LOCKED`) would let a second relay skip the locked versions
-    1..k of a stream and publish its version k+1 first. So a relay first takes a transaction-level
+    1..k of a stream and publish its version k+1 first. So a relay takes a transaction-level
     advisory lock per stream (`pg_try_advisory_xact_lock`, skipping streams another relay holds)
-    and claims rows only of the streams it holds: all unsent rows of a stream are published by one
-    relay at a time, from the stream's lowest unsent version up. Versions of one stream commit in
-    order (each append checks the previous version), so the oldest rows by id are a stream's
-    lowest unsent versions. A row another relay marked sent meanwhile is dropped by the lock's
-    recheck of `sent_at IS NULL`.
+    and claims rows only of the streams it holds: all unsent rows of a stream are published by
+    one relay at a time, from the stream's lowest unsent version up. Versions of one stream
+    commit in order (each append checks the previous version), so the oldest rows by id are a
+    stream's lowest unsent versions. The rows are read by a second statement, once the locks are
+    held: its snapshot sees every row another relay marked sent while it held a stream, and its
+    `sent_at IS NULL` drops them — so no row lock is needed (one would cost a write per row).
     """
-    held = await conn.scalars(HOLD_OLDEST, {"limit": limit})
-    ids = [row_id for ids in held for row_id in ids]
+    held = await conn.fetch(HOLD_OLDEST, limit)
+    ids = [row_id for (ids,) in held for row_id in ids]
     if not ids:
         return []
-    return (await conn.execute(CLAIM, {"ids": ids})).all()
+    return await conn.fetch(CLAIM, ids)
 
 
 # The oldest unsent rows of the streams this relay holds, then those rows by primary key.
 # Probing each held stream's unsent rows through an index on (stream_id, stream_version) instead
 # walks every dead (sent) entry of a busy stream: 8 ms a claim of 300 rows of 500 streams at
 # ~400 versions each, against 3 ms.
-HOLD_OLDEST = text("""
+HOLD_OLDEST = """
 SELECT array_agg(id) FROM (
-    SELECT id, stream_id FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT :limit) oldest
+    SELECT id, stream_id FROM outbox WHERE sent_at IS NULL ORDER BY id LIMIT $1) oldest
 GROUP BY stream_id HAVING pg_try_advisory_xact_lock(hashtextextended(stream_id, 0))
-""")
-CLAIM = text("SELECT * FROM outbox WHERE id = ANY(CAST(:ids AS bigint[])) AND sent_at IS NULL "
-             "ORDER BY id FOR UPDATE SKIP LOCKED")
+"""
+CLAIM = ("SELECT id, topic, key, payload FROM outbox WHERE id = ANY($1::bigint[]) "
+         "AND sent_at IS NULL ORDER BY id")

@@ -36,8 +36,9 @@ from kinerja_events.types import WIB
 LEAVE = "leave"
 TRAVEL = "travel"
 
-Stamp = tuple[datetime, str]
-"""The order of two facts of one kind: (occurred_at, event_id as a lowercase string)."""
+Stamp = tuple[datetime, UUID]
+"""The order of two facts of one kind: (occurred_at, event_id), which orders as the event id's
+lowercase text does."""
 
 
 class Fact(Protocol):
@@ -218,8 +219,9 @@ def checked_in_by(state: AttendanceState, nip: str, moment: datetime) -> bool:
 
 # --- evolve ---------------------------------------------------------------------------------
 def stamp_of(fact: Fact) -> Stamp:
-    """The "later wins" order key of a fact."""
-    return (fact.occurred_at, str(fact.event_id).lower())
+    """The "later wins" order key of a fact: its occurrence, then its event id (UUIDs order as
+    their lowercase text does, without making the text for every fact folded)."""
+    return (fact.occurred_at, fact.event_id)
 
 
 def _with(mapping: Mapping[Any, Any], key: Any, value: Any) -> dict[Any, Any]:
