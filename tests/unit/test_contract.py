@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any, Literal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from kinerja_events import commands as cmd
 from kinerja_events.codec import ContractError, Registry, make_codec
+from kinerja_events.envelope import name_based_id
 from kinerja_events.events import ENVELOPES, EVENT_DATA, Data, EnvelopeBase, HolidayDeclared
 from kinerja_events.topics import all_topics, kafka_key
 
@@ -349,3 +353,10 @@ def test_an_activity_logged_of_an_unknown_version_is_refused_as_such():
 def test_a_v2_activity_logged_must_name_its_skp_item_even_if_null():
     with pytest.raises(ContractError, match="skp_item_id"):
         make_codec().decode(envelope_of("ActivityLogged", schema_version=2))
+
+
+@given(st.uuids(), st.text(st.characters(codec="utf-8"), max_size=40))
+def test_an_outcome_event_id_is_the_uuid5_of_its_command_id_and_type(command_id, name) -> None:
+    """The ids two instances derive for one command's outcome agree with RFC 4122's version 5,
+    as external clients compute them."""
+    assert name_based_id(command_id, name) == uuid.uuid5(command_id, name)

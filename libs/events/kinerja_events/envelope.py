@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
-from uuid import UUID, uuid4, uuid5
+from uuid import UUID, uuid4
 
 from .events import ENVELOPES, SCHEMA_VERSIONS, Data, EnvelopeBase
 
@@ -29,8 +30,19 @@ def new_event(data: Data, occurred_at: datetime, **ids: UUID | None) -> NewEvent
 def caused_by(command_id: UUID, data: Data, occurred_at: datetime) -> NewEvent:
     """A command's outcome event: its id derived from the command id and the event type, so a
     command decided twice (by two instances) gives the same event id."""
-    return new_event(data, occurred_at, event_id=uuid5(command_id, type(data).__name__),
+    return new_event(data, occurred_at, event_id=name_based_id(command_id, type(data).__name__),
                      causation_id=command_id)
+
+
+_VERSION_BITS_CLEARED = ~((0xF000 << 64) | (0xC000 << 48))
+_VERSION_5_BITS = (5 << 76) | (0x8000 << 48)
+
+
+def name_based_id(namespace: UUID, name: str) -> UUID:
+    """`uuid.uuid5(namespace, name)`, in half its time (every accepted command makes one)."""
+    digest = hashlib.sha1(namespace.bytes + name.encode()).digest()
+    return UUID(int=(int.from_bytes(digest[:16], "big") & _VERSION_BITS_CLEARED)
+                | _VERSION_5_BITS)
 
 
 def seal(
