@@ -527,6 +527,7 @@ class CommandConsumer:
         self.consumer: Any = None
         self.task: asyncio.Task[None] | None = None
         self.committing: asyncio.Task[None] | None = None
+        self.uncommitted: dict[Any, int] = {}
 
     async def start(self) -> None:
         """Join the consumer group and start polling."""
@@ -544,7 +545,7 @@ class CommandConsumer:
         if self.task is not None:
             self.task.cancel()
             await asyncio.gather(self.task, return_exceptions=True)
-        if self.committing is not None:  # the last poll's offsets, if still on their way
+        if self.committing is not None:  # the last polls' offsets, if still on their way
             await asyncio.gather(self.committing, return_exceptions=True)
         if self.consumer is not None:
             await self.consumer.stop()
@@ -553,10 +554,9 @@ class CommandConsumer:
         """Poll, handle, commit — until cancelled. A poll whose handling failed (it only can
         when parking a message fails for a reason other than an outage) is fetched again.
 
-        A poll's offsets are committed while the next poll is handled (one commit in flight at
-        a time, so they are committed in order): the broker's round trip is not paid between
-        two batches. A commit lost with the process only means records decided again, which
-        their command ids answer as repeats."""
+        A poll's offsets are committed while the next polls are handled (`commit_later`): the
+        broker's round trip is never waited for between two batches. A commit lost with the
+        process only means records decided again, which their command ids answer as repeats."""
         backoff = Backoff()
         while True:
             polled: Mapping[Any, Sequence[Any]] = {}
@@ -573,11 +573,22 @@ class CommandConsumer:
                 self.rewind(polled)
                 await asyncio.sleep(backoff.next_delay())
                 continue
-            if self.committing is not None:
-                await self.committing
-            self.committing = asyncio.create_task(
-                self.commit({tp: rs[-1].offset + 1 for tp, rs in polled.items()}))
+            self.commit_later({tp: rs[-1].offset + 1 for tp, rs in polled.items()})
             backoff.reset()
+
+    def commit_later(self, offsets: Mapping[Any, int]) -> None:
+        """Have `offsets` committed in the background: one commit in flight at a time, each
+        carrying the newest offset decided of each partition (a later offset covers the earlier
+        ones), so offsets are committed in order and never wait for each other."""
+        self.uncommitted.update(offsets)
+        if self.committing is None or self.committing.done():
+            self.committing = asyncio.create_task(self.commit_uncommitted())
+
+    async def commit_uncommitted(self) -> None:
+        """Commit the offsets decided, newest first taken, until none is left."""
+        while self.uncommitted:
+            offsets, self.uncommitted = self.uncommitted, {}
+            await self.commit(offsets)
 
     def rewind(self, polled: Mapping[Any, Sequence[Any]]) -> None:
         """Fetch the records of `polled` again on the next poll."""
