@@ -24,7 +24,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from .db import outbox
-from .resilience import KAFKA, POSTGRESQL, Health, is_outage, retry_while_unreachable
+from .resilience import KAFKA, POSTGRESQL, Health, pooled_asyncpg, retry_while_unreachable
 
 log = structlog.get_logger("kinerja.outbox")
 
@@ -106,20 +106,13 @@ class OutboxRelay:
 
     async def run_once(self) -> int:
         """Claim, publish and mark one batch; return how many rows were published."""
-        async with self.engine.connect() as connection:
-            conn = (await connection.get_raw_connection()).driver_connection
-            try:
-                async with conn.transaction():
-                    rows = await claim_batch(conn, self.batch_size)
-                    if not rows:
-                        return 0
-                    await retry_while_unreachable(lambda: self._publish(rows), health=self.health,
-                                                  service=self.service, dependency=KAFKA)
-                    await conn.execute(MARK_SENT, [row["id"] for row in rows])
-            except BaseException as exc:
-                if isinstance(exc, Exception) and is_outage(exc):
-                    await connection.invalidate()
-                raise
+        async with pooled_asyncpg(self.engine) as conn, conn.transaction():
+            rows = await claim_batch(conn, self.batch_size)
+            if not rows:
+                return 0
+            await retry_while_unreachable(lambda: self._publish(rows), health=self.health,
+                                          service=self.service, dependency=KAFKA)
+            await conn.execute(MARK_SENT, [row["id"] for row in rows])
         for topic, sent in Counter_(row["topic"] for row in rows).items():
             self.published.labels(topic=topic).inc(sent)
         return len(rows)

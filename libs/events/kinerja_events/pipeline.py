@@ -17,8 +17,8 @@ logged, and it changes nothing. The rest are decided in order, in one transactio
 
 Under load every round trip to PostgreSQL waits for two busy processes to be scheduled, so a
 batch takes as few as it can: steps 1, 2 and 3 take one each. Offsets are committed after the
-transaction. The time a command was received is its record's
-timestamp, never this process's clock.
+transaction. The time a command was received is its record's timestamp, never this process's
+clock.
 
 What fails for another reason than the contract is never allowed to block the partition: an
 unreachable database is waited out with back-off (`resilience`); any other failure splits the
@@ -52,7 +52,8 @@ from .decider import Decider, Received, Rejection, fold_state
 from .envelope import NewEvent, seal
 from .events import EnvelopeBase
 from .resilience import (
-    POSTGRESQL, Backoff, Health, is_outage, retry_while_unreachable, settle_apart,
+    POSTGRESQL, Backoff, Health, left_in_transaction, pooled_asyncpg, retry_while_unreachable,
+    settle_apart,
 )
 from .signing import SIGNATURE_HEADER, verify
 from .types import EARLIEST_WORK_DATE, LATEST_DATE, WIB
@@ -312,20 +313,14 @@ class CommandPipeline(Generic[C, S]):
     async def decide_batch(self, items: Sequence[Item[C]]) -> list[Decided[C]]:
         """Decide `items` in one transaction (see the module's steps); the outcomes."""
         stream_of = {id(item): self.models.stream_of(item.received.command) for item in items}
-        async with self.engine.connect() as connection:
-            conn = (await connection.get_raw_connection()).driver_connection
+        async with pooled_asyncpg(self.engine) as conn:
+            await begin_locking(conn, set(stream_of.values()))
             try:
-                await begin_locking(conn, set(stream_of.values()))
-                try:
-                    decided, folded = await self.decide_on(conn, items, stream_of)
-                except BaseException:
-                    await roll_back(conn)
-                    raise
-                await conn.execute("COMMIT")
-            except BaseException as exc:
-                if (isinstance(exc, Exception) and is_outage(exc)) or left_in_transaction(conn):
-                    await connection.invalidate()
+                decided, folded = await self.decide_on(conn, items, stream_of)
+            except BaseException:
+                await roll_back(conn)
                 raise
+            await conn.execute("COMMIT")
         for stream_id, (version, state) in folded.items():
             self.streams.put(stream_id, version, state)
         return decided
@@ -450,11 +445,6 @@ async def roll_back(conn: Any) -> None:
     with contextlib.suppress(Exception):
         if left_in_transaction(conn):
             await conn.execute("ROLLBACK")
-
-
-def left_in_transaction(conn: Any) -> bool:
-    """True when `conn` is open but still inside a transaction (not fit for the pool)."""
-    return not conn.is_closed() and conn.is_in_transaction()
 
 
 async def read_known_and_tails(conn: Any, codec: Codec, command_ids: Sequence[UUID],

@@ -43,5 +43,7 @@ def year_param(params: Mapping[str, str], name: str = "year") -> int:
 
 async def on_connection(engine: Any, read: Callable[[Any], Awaitable[T]]) -> T:
     """`read(conn)` on an asyncpg connection of `engine`'s pool."""
-    async with engine.connect() as connection:
-        return await read((await connection.get_raw_connection()).driver_connection)
+    from .resilience import pooled_asyncpg
+
+    async with pooled_asyncpg(engine) as conn:
+        return await read(conn)

@@ -8,10 +8,11 @@ down in `/health` and in `kinerja_dependency_up{service,dependency}` meanwhile.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import time
 import weakref
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
@@ -75,6 +76,27 @@ def is_outage(exc: BaseException) -> bool:
             return True
         current = getattr(current, "orig", None) or current.__cause__ or current.__context__
     return False
+
+
+@contextlib.asynccontextmanager
+async def pooled_asyncpg(engine: Any) -> AsyncIterator[Any]:
+    """An asyncpg connection of `engine`'s pool, for work that raw SQL serves best. It is closed
+    instead of going back to the pool when the work failed because the server was unreachable,
+    or left it inside a transaction."""
+    async with engine.connect() as connection:
+        conn = (await connection.get_raw_connection()).driver_connection
+        try:
+            yield conn
+        except BaseException as exc:
+            if (isinstance(exc, Exception) and is_outage(exc)) or left_in_transaction(conn):
+                await connection.invalidate()
+            raise
+
+
+def left_in_transaction(conn: Any) -> bool:
+    """True when asyncpg connection `conn` is open but still inside a transaction (not fit for
+    the pool)."""
+    return not conn.is_closed() and conn.is_in_transaction()
 
 
 @dataclass

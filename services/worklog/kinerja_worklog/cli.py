@@ -44,11 +44,11 @@ def on_database(read: Callable[[Any, Any, str], Awaitable[Any]]) -> Any:
     """`read(asyncpg connection, codec, payroll database URL)` on the running platform's
     worklog database; `UNREACHABLE` when it cannot be reached (said on stderr)."""
     from kinerja_events.codec import make_codec
+    from kinerja_events.queries import on_connection
 
     async def work(engine: Any, endpoints: Any) -> Any:
-        async with engine.connect() as connection:
-            conn = (await connection.get_raw_connection()).driver_connection
-            return await read(conn, make_codec(), endpoints.database_url("payroll"))
+        return await on_connection(
+            engine, lambda conn: read(conn, make_codec(), endpoints.database_url("payroll")))
 
     return on_service_database("kinerja worklog", DATABASE, work)
 
