@@ -141,10 +141,18 @@ class Read(NamedTuple):
     timestamp_ms: int
 
 
+class CpuSample(NamedTuple):
+    """The CPU seconds a process had used (user + system) at a moment (wall clock)."""
+
+    at: float
+    seconds: float
+
+
 @dataclass(frozen=True)
 class BaselineRun:
     gateway: GatewayReport
     reads: list[Read]
+    broker_cpu: list[CpuSample]
 
 
 @dataclass(frozen=True)
@@ -156,6 +164,7 @@ class ServiceRun:
     counts: dict[str, int]
     commands_table: tuple[int, int]  # its rows recorded since the run began, all rows
     first_ids: list[str]  # the command of each latency, in the same order
+    broker_cpu: list[CpuSample]
 
 
 class Sample(NamedTuple):
@@ -226,6 +235,7 @@ class Bench:
     attendance_db: Any
     payroll_db: Any
     processes: ProcessPoolExecutor
+    broker_pid: int | None
 
     def launch(self, name: str) -> ServiceProcess:
         """Start `kinerja <name> serve`, watched and stopped with the others."""
@@ -422,7 +432,7 @@ async def start_bench(stack: contextlib.AsyncExitStack) -> Bench:
     processes = ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn"))
     stack.callback(processes.shutdown)
     return Bench(infra.kafka_bootstrap, producer, services, env, run_dir, attendance_db,
-                 payroll_db, processes)
+                 payroll_db, processes, infra.broker_pid)
 
 
 def service_environment(bootstrap: str, database_url: str, run_dir: Path) -> dict[str, str]:
@@ -596,7 +606,8 @@ async def measure_baseline(bench: Bench, nips: list[str], rate: float,
     topic = f"bench.ingest.{uuid.uuid4().hex[:8]}"
     await create_topic(bench.bootstrap, topic)
     reads: list[Read] = []
-    async with open_consumer(bench.bootstrap, topic) as consumer:
+    async with open_consumer(bench.bootstrap, topic) as consumer, \
+            sampling_cpu(bench.broker_pid) as broker_cpu:
         reading = asyncio.create_task(read_live(consumer, 0, reads))
         try:
             gateway = await run_in_process(bench, run_gateway,
@@ -604,13 +615,42 @@ async def measure_baseline(bench: Bench, nips: list[str], rate: float,
             await wait_for_reads(lambda: len(reads) >= gateway.sent, gateway)
         finally:
             reading.cancel()
-    return BaselineRun(gateway, reads)
+    return BaselineRun(gateway, reads, broker_cpu)
 
 
 async def wait_for_reads(done: Callable[[], bool], gateway: GatewayReport) -> None:
     """Until `done()`, or `OUTCOME_WAIT_SECONDS` after the gateway's last send."""
     while not done() and time.time() < gateway.finished + OUTCOME_WAIT_SECONDS:
         await asyncio.sleep(POLL_SECONDS)
+
+
+@contextlib.asynccontextmanager
+async def sampling_cpu(pid: int | None) -> AsyncIterator[list[CpuSample]]:
+    """Samples of process `pid`'s CPU time every `SAMPLE_SECONDS` while the block runs (none
+    where /proc cannot tell)."""
+    samples: list[CpuSample] = []
+
+    async def sample() -> None:
+        while pid is not None and (seconds := cpu_seconds(pid)) is not None:
+            samples.append(CpuSample(time.time(), seconds))
+            await asyncio.sleep(SAMPLE_SECONDS)
+
+    task = asyncio.create_task(sample())
+    try:
+        yield samples
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds process `pid` has used, from /proc (None if it cannot tell)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 # --- (2) attendance alone -------------------------------------------------------------------
@@ -624,7 +664,8 @@ async def measure_attendance(bench: Bench, nips: list[str], rate: float,
 
     since_ms = now_ms()
     outcomes: list[Read] = []
-    async with open_consumer(bench.bootstrap, ATTENDANCE) as consumer:
+    async with open_consumer(bench.bootstrap, ATTENDANCE) as consumer, \
+            sampling_cpu(bench.broker_pid) as broker_cpu:
         counting = asyncio.create_task(read_live(consumer, since_ms, outcomes))
         try:
             gateway = await run_in_process(
@@ -637,7 +678,8 @@ async def measure_attendance(bench: Bench, nips: list[str], rate: float,
     decided = sum(1 for read in outcomes if read.timestamp_ms in stamped)
     read = await run_in_process(bench, read_back, bench.bootstrap, stamped, gateway.sent,
                                 decided)
-    run = match_outcomes(gateway, read, await count_commands(bench.attendance_db, since_ms))
+    run = match_outcomes(gateway, read, await count_commands(bench.attendance_db, since_ms),
+                         broker_cpu)
     return run, kept_by_payroll([o for o in read.outcomes if o.command_id in read.sent_ms])
 
 
@@ -657,8 +699,8 @@ async def count_commands(engine: Any, since_ms: int) -> tuple[int, int]:
                 int(await conn.scalar(rows)))
 
 
-def match_outcomes(gateway: GatewayReport, read: ReadBack,
-                   commands_table: tuple[int, int]) -> ServiceRun:
+def match_outcomes(gateway: GatewayReport, read: ReadBack, commands_table: tuple[int, int],
+                   broker_cpu: list[CpuSample]) -> ServiceRun:
     """The first outcome of each of the run's commands, its latency and the counts per type."""
     first: dict[str, Outcome] = {}
     for outcome in read.outcomes:
@@ -668,7 +710,7 @@ def match_outcomes(gateway: GatewayReport, read: ReadBack,
     decided_at = [o.timestamp_ms / 1000 for o in first.values()]
     return ServiceRun(gateway, read, latencies, decided_at,
                       dict(Counter(o.type for o in first.values())), commands_table,
-                      list(first))
+                      list(first), broker_cpu)
 
 
 # --- (3) payroll catching up ----------------------------------------------------------------
@@ -781,6 +823,24 @@ def windowed_p99(sent_ms: list[float], latencies: list[float]) -> str:
     return " / ".join(f"{percentile(windows[n], 0.99) or 0:.0f}" for n in sorted(windows))
 
 
+def windowed_cpu(samples: list[CpuSample], start: float, end: float) -> str:
+    """The cores a process kept busy in each `WINDOW_SECONDS` from `start` to `end` (wall
+    clock), in order ("a / b / c"), from the samples nearest each window's bounds."""
+    bounds = [start + n * WINDOW_SECONDS for n in range(math.ceil((end - start) / WINDOW_SECONDS))]
+    bounds.append(end)
+    if len(samples) < 2 or len(bounds) < 2:
+        return "n/a"
+
+    def at(moment: float) -> CpuSample:
+        return min(samples, key=lambda sample: abs(sample.at - moment))
+
+    shares = []
+    for low, high in zip(bounds, bounds[1:]):
+        first, last = at(low), at(high)
+        shares.append((last.seconds - first.seconds) / max(last.at - first.at, 1e-9))
+    return " / ".join(f"{share:.2f}" for share in shares)
+
+
 def latency_rows(latencies: list[float]) -> list[tuple[str, float | None]]:
     return [("p50", percentile(latencies, 0.50)), ("p95", percentile(latencies, 0.95)),
             ("p99", percentile(latencies, 0.99)), ("max", max(latencies, default=None))]
@@ -836,6 +896,9 @@ def attendance_rows(base: BaselineRun, run: ServiceRun) -> list[tuple[str, str, 
     rows.append((f"p99 per {WINDOW_SECONDS:.0f} s of sending (ms)",
                  windowed_p99(sent_ms, run.latencies_ms),
                  windowed_p99([read.timestamp_ms for read in base.reads], read_latencies)))
+    rows.append((f"broker CPU per {WINDOW_SECONDS:.0f} s of sending (cores)",
+                 windowed_cpu(run.broker_cpu, run.gateway.started, run.gateway.finished),
+                 windowed_cpu(base.broker_cpu, base.gateway.started, base.gateway.finished)))
     rows += [
         ("last outcome / read after the last send",
          seconds_after(last_outcome, run.gateway.finished),

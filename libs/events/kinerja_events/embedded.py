@@ -133,6 +133,11 @@ class EmbeddedInfra:
 
     # --- what clients need --------------------------------------------------------------------
     @property
+    def broker_pid(self) -> int | None:
+        """The broker's process id while it runs (benchmarks watch its CPU)."""
+        return self._broker.pid if self._broker is not None else None
+
+    @property
     def kafka_bootstrap(self) -> str:
         """`host:port` of the running broker."""
         if self._bootstrap is None:
