@@ -825,8 +825,10 @@ def windowed_p99(sent_ms: list[float], latencies: list[float]) -> str:
 
 def windowed_cpu(samples: list[CpuSample], start: float, end: float) -> str:
     """The cores a process kept busy in each `WINDOW_SECONDS` from `start` to `end` (wall
-    clock), in order ("a / b / c"), from the samples nearest each window's bounds."""
-    bounds = [start + n * WINDOW_SECONDS for n in range(math.ceil((end - start) / WINDOW_SECONDS))]
+    clock), in order ("a / b / c"), from the samples nearest each window's bounds; a last
+    window shorter than two samples is counted in the one before."""
+    bounds = [start + n * WINDOW_SECONDS
+              for n in range(math.ceil((end - start - 2 * SAMPLE_SECONDS) / WINDOW_SECONDS))]
     bounds.append(end)
     if len(samples) < 2 or len(bounds) < 2:
         return "n/a"
