@@ -29,7 +29,10 @@ achieved. The phases, in this order:
     `causation_id`. Latency = the outcome record's timestamp (the relay's CreateTime) - the
     command record's timestamp; the last outcome is reported as seconds after the gateway's
     last send (how far behind the service ended). Also shown: the rows of the service's own
-    `commands` table (the commands it recorded since the run began, and all);
+    `commands` table (the commands it recorded since the run began, and all).
+In (1) and (2) the p99 of each 15 s of sending is printed, and beside it the cores the embedded
+broker kept busy in each (sampled from /proc every second): Tansu lists every stored batch of a
+partition on each fetch, so its CPU grows as the run goes on;
 (3) payroll catching up: only now is payroll's process started, on an empty database. Its
     consumers read every fact topic from the beginning, so one payroll instance consumes a
     backlog: the HR facts, and every event on `kinerja.attendance` (the warm-up's and the
