@@ -189,6 +189,21 @@ async def ensure_database(url: str) -> bool:
         await admin.dispose()
 
 
+async def apply_settings(url: str, settings: dict[str, str]) -> None:
+    """`ALTER SYSTEM SET` each of `settings` on the server of `url` and reload its
+    configuration (reloadable settings only; they are kept in its data directory)."""
+    admin = make_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        async with admin.connect() as conn:
+            for name, value in settings.items():
+                quoted = conn.dialect.identifier_preparer.quote_identifier(name)
+                literal = value.replace("'", "''")  # ALTER SYSTEM takes no parameters
+                await conn.execute(text(f"ALTER SYSTEM SET {quoted} = '{literal}'"))
+            await conn.execute(text("SELECT pg_reload_conf()"))
+    finally:
+        await admin.dispose()
+
+
 async def drop_database(url: str) -> None:
     """Drop the database named in `url` (closing its other sessions), if it exists."""
     dbname = make_url(url).database
