@@ -15,6 +15,9 @@ The tables (SQLAlchemy Core, one `MetaData`):
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -36,7 +39,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 metadata = MetaData()
 
@@ -164,53 +167,53 @@ def service_database_url(base_url: str, dbname: str) -> str:
     )
 
 
+@asynccontextmanager
+async def admin_connection(url: str) -> AsyncIterator[AsyncConnection]:
+    """An autocommit connection to the `postgres` database of the server of `url` (for work
+    outside any one database: creating, dropping, configuring), closed with its engine."""
+    admin = make_engine(service_database_url(url, "postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        async with admin.connect() as conn:
+            yield conn
+    finally:
+        await admin.dispose()
+
+
 async def ensure_database(url: str) -> bool:
     """Create the database named in `url` if it does not exist; True if it was created."""
     dbname = make_url(url).database
     if not dbname:
         raise ValueError(f"no database name in {url!r}")
-    admin = make_engine(service_database_url(url, "postgres"), isolation_level="AUTOCOMMIT")
-    try:
-        async with admin.connect() as conn:
-            exists = await conn.scalar(
-                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": dbname}
-            )
-            if exists:
+    async with admin_connection(url) as conn:
+        exists = await conn.scalar(
+            text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": dbname}
+        )
+        if exists:
+            return False
+        quoted = conn.dialect.identifier_preparer.quote_identifier(dbname)
+        try:
+            await conn.execute(text(f"CREATE DATABASE {quoted}"))
+        except DBAPIError as exc:  # created concurrently by another process
+            if "already exists" in str(exc.orig):
                 return False
-            quoted = conn.dialect.identifier_preparer.quote_identifier(dbname)
-            try:
-                await conn.execute(text(f"CREATE DATABASE {quoted}"))
-            except DBAPIError as exc:  # created concurrently by another process
-                if "already exists" in str(exc.orig):
-                    return False
-                raise
-            return True
-    finally:
-        await admin.dispose()
+            raise
+        return True
 
 
 async def apply_settings(url: str, settings: dict[str, str]) -> None:
     """`ALTER SYSTEM SET` each of `settings` on the server of `url` and reload its
     configuration (reloadable settings only; they are kept in its data directory)."""
-    admin = make_engine(url, isolation_level="AUTOCOMMIT")
-    try:
-        async with admin.connect() as conn:
-            for name, value in settings.items():
-                quoted = conn.dialect.identifier_preparer.quote_identifier(name)
-                literal = value.replace("'", "''")  # ALTER SYSTEM takes no parameters
-                await conn.execute(text(f"ALTER SYSTEM SET {quoted} = '{literal}'"))
-            await conn.execute(text("SELECT pg_reload_conf()"))
-    finally:
-        await admin.dispose()
+    async with admin_connection(url) as conn:
+        for name, value in settings.items():
+            quoted = conn.dialect.identifier_preparer.quote_identifier(name)
+            literal = value.replace("'", "''")  # ALTER SYSTEM takes no parameters
+            await conn.execute(text(f"ALTER SYSTEM SET {quoted} = '{literal}'"))
+        await conn.execute(text("SELECT pg_reload_conf()"))
 
 
 async def drop_database(url: str) -> None:
     """Drop the database named in `url` (closing its other sessions), if it exists."""
     dbname = make_url(url).database
-    admin = make_engine(service_database_url(url, "postgres"), isolation_level="AUTOCOMMIT")
-    try:
-        async with admin.connect() as conn:
-            quoted = conn.dialect.identifier_preparer.quote_identifier(dbname)
-            await conn.execute(text(f"DROP DATABASE IF EXISTS {quoted} WITH (FORCE)"))
-    finally:
-        await admin.dispose()
+    async with admin_connection(url) as conn:
+        quoted = conn.dialect.identifier_preparer.quote_identifier(dbname)
+        await conn.execute(text(f"DROP DATABASE IF EXISTS {quoted} WITH (FORCE)"))

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
 from .observability import QueryError
+from .resilience import pooled_asyncpg
 
 T = TypeVar("T")
 
@@ -43,7 +44,5 @@ def year_param(params: Mapping[str, str], name: str = "year") -> int:
 
 async def on_connection(engine: Any, read: Callable[[Any], Awaitable[T]]) -> T:
     """`read(conn)` on an asyncpg connection of `engine`'s pool."""
-    from .resilience import pooled_asyncpg
-
     async with pooled_asyncpg(engine) as conn:
         return await read(conn)
