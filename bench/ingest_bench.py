@@ -652,11 +652,12 @@ async def sampling_cpu(pid: int | None) -> AsyncIterator[list[CpuSample]]:
 
 def cpu_seconds(pid: int) -> float | None:
     """User + system CPU seconds process `pid` has used, from /proc (None if it cannot tell)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, IndexError, ValueError):
+    from machine import process_stat
+
+    fields = process_stat(pid)
+    if fields is None:
         return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 # --- (2) attendance alone -------------------------------------------------------------------
@@ -788,23 +789,6 @@ def first_at(samples: list[Sample], reached: Callable[[Sample], bool]) -> float 
 
 
 # --- reporting ------------------------------------------------------------------------------
-def commit() -> str:
-    def git(*args: str) -> str:
-        return subprocess.run(["git", *args], capture_output=True, text=True,
-                              cwd=Path(__file__).resolve().parent).stdout.strip()
-
-    dirty = " (working tree modified)" if git("status", "--porcelain") else ""
-    return (git("rev-parse", "--short", "HEAD") or "unknown") + dirty
-
-
-def memory() -> str:
-    with contextlib.suppress(OSError), open("/proc/meminfo") as meminfo:
-        for line in meminfo:
-            if line.startswith("MemTotal:"):
-                return f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
-    return "unknown"
-
-
 def count(value: float | None) -> str:
     return "n/a" if value is None else f"{value:,.0f}"
 
@@ -946,13 +930,13 @@ async def measure_all(rate: float, seconds: float, employees: int, seed: int) ->
     from kinerja_events.observability import configure_logging
 
     from attendance_bench import random_nips
+    from machine import describe
 
     configure_logging("ERROR")  # the services log to their own files; this process only errors
     random.seed(seed)
     nips = random_nips(employees)
-    print(f"commit {commit()}; {os.cpu_count()} cores, {memory()} memory", flush=True)
-    print(f"{employees:,} employees, {round(rate * seconds):,} check-ins at {rate:,.0f}/s for "
-          f"{seconds:g} s, seed {seed}", flush=True)
+    print(describe(employees=employees, check_ins=round(rate * seconds), rate=f"{rate:,.0f}/s",
+                   seconds=f"{seconds:g}", seed=seed), flush=True)
     try:
         async with contextlib.AsyncExitStack() as stack:
             started = time.perf_counter()

@@ -29,6 +29,16 @@ def memory_gib() -> float:
     return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
 
 
+def process_stat(pid: int) -> list[bytes] | None:
+    """The fields of /proc/PID/stat after the command name (field 3, the state, first); None
+    where /proc cannot tell (the process is gone, or not Linux)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return stat.read().rsplit(b")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
 def describe(**sizes: object) -> str:
     """One line: commit, cores, memory, Python, and the run's sizes and seed."""
     given = ", ".join(f"{name} {value:,}" if isinstance(value, int) else f"{name} {value}"

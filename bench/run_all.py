@@ -28,7 +28,7 @@ BENCHMARKS = (
 )
 # The lines of a benchmark's output that carry its figures (its progress lines do not).
 FIGURE = re.compile(r"^(\(\w+\)|ratio|peak|targets|medians|latency|steady rate|facts/s|"
-                    r"all stored|none pending)")
+                    r"all stored|none pending|p99 per|broker CPU)")
 
 
 def run(script: str, arguments: list[str]) -> tuple[int, list[str], float]:
